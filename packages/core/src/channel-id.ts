@@ -1,0 +1,15 @@
+import { bytesEqual, toHex } from "./bytes.js";
+
+/** A channel id: 32 bytes computed by the channel backend from the parameters. */
+export type ChannelId = Uint8Array;
+
+export const CHANNEL_ID_LENGTH = 32;
+
+export function channelIdEquals(a: ChannelId, b: ChannelId): boolean {
+  return bytesEqual(a, b);
+}
+
+/** Hex form used for map keys, logs and error messages. */
+export function channelIdHex(id: ChannelId): string {
+  return `0x${toHex(id)}`;
+}
