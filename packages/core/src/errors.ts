@@ -70,6 +70,24 @@ export class DecodeError extends PerunError {
 /** A signature was malformed (wrong length, not a curve point, …) — not merely from another signer. */
 export class SignatureError extends PerunError {}
 
+/**
+ * A signature offered for a channel state was rejected: malformed, from another signer or over
+ * another state, for an out-of-range or already filled slot. `reason` says which.
+ */
+export class InvalidSignatureError extends PerunError {
+  constructor(
+    readonly channelId: string,
+    readonly idx: number,
+    readonly reason: string,
+    opts: { cause?: unknown } = {},
+  ) {
+    super(`signature of participant ${idx} rejected in channel ${channelId}: ${reason}`, {
+      details: { channelId, idx, reason },
+      ...opts,
+    });
+  }
+}
+
 /** Funding of one asset timed out; the listed participants did not deposit. */
 export class AssetFundingError extends PerunError {
   constructor(
