@@ -1,1 +1,12 @@
-export {};
+export * from "./bus.js";
+export * from "./cache.js";
+export * from "./envelope.js";
+export * from "./envelope-codec.js";
+export * from "./errors.js";
+export * from "./frame-decoder.js";
+export * from "./local-bus.js";
+export * from "./message-codec.js";
+export * from "./message-registry.js";
+export * from "./messages.js";
+export * from "./receiver.js";
+export * from "./relay.js";
