@@ -4,3 +4,4 @@ export * from "./sim-asset.js";
 export * from "./sim-channel-backend.js";
 export * from "./sim-signature.js";
 export * from "./sim-wallet.js";
+export * from "./sim-ledger-api.js";
