@@ -160,13 +160,18 @@ export function transfer(a: Allocation, from: number, to: number, amounts: reado
   return { assets: a.assets, balances, locked: a.locked };
 }
 
-/** A new allocation where `sub.balances` per asset were debited from `debits[asset][participant]` and locked. */
+/**
+ * A new allocation where `sub.balances` per asset were debited from `debits[asset][participant]` and
+ * locked. The debits of each asset must add up to `sub.balances[asset]`, so the sum is preserved.
+ * Throws `ValidationError` otherwise, if a participant lacks funds, or if `sub.id` is already locked.
+ */
 export function withSubAlloc(
   a: Allocation,
   sub: SubAlloc,
   debits: readonly (readonly bigint[])[],
 ): Allocation {
   if (findSubAlloc(a, sub.id)) throw new ValidationError(`channel ${channelIdHex(sub.id)} is already locked`);
+  checkMovedFunds(a, sub.balances, debits, "debits");
   const balances = a.balances.map((row, i) =>
     row.map((v, j) => {
       const d = debits[i]?.[j] ?? 0n;
@@ -177,13 +182,45 @@ export function withSubAlloc(
   return { assets: a.assets, balances, locked: [...a.locked, sub] };
 }
 
-/** A new allocation without child `id`, its funds credited as `credits[asset][participant]`. */
+/** Checks that `moved` has the allocation's shape, no negative entry, and per asset sums to `total`. */
+function checkMovedFunds(
+  a: Allocation,
+  total: readonly bigint[],
+  moved: readonly (readonly bigint[])[],
+  what: string,
+): void {
+  const n = numParts(a);
+  if (total.length !== a.assets.length || moved.length !== a.assets.length) {
+    throw new ValidationError(`${what}: one entry per asset expected`);
+  }
+  moved.forEach((row, i) => {
+    if (row.length !== n) throw new ValidationError(`${what}: asset ${i} needs one amount per participant`);
+    let sum = 0n;
+    for (const v of row) {
+      if (v < 0n) throw new ValidationError(`${what}: negative amount for asset ${i}`);
+      sum += v;
+    }
+    if (sum !== total[i]) {
+      throw new ValidationError(
+        `${what} of asset ${i} add up to ${sum}, the sub-allocation holds ${total[i]}`,
+      );
+    }
+  });
+}
+
+/**
+ * A new allocation without child `id`, its funds credited as `credits[asset][participant]`. The
+ * credits of each asset must add up to the locked amount. Throws `ValidationError` otherwise or if
+ * `id` is not locked.
+ */
 export function withoutSubAlloc(
   a: Allocation,
   id: ChannelId,
   credits: readonly (readonly bigint[])[],
 ): Allocation {
-  if (!findSubAlloc(a, id)) throw new ValidationError(`channel ${channelIdHex(id)} is not locked`);
+  const sub = findSubAlloc(a, id);
+  if (!sub) throw new ValidationError(`channel ${channelIdHex(id)} is not locked`);
+  checkMovedFunds(a, sub.balances, credits, "credits");
   const balances = a.balances.map((row, i) => row.map((v, j) => v + (credits[i]?.[j] ?? 0n)));
   return { assets: a.assets, balances, locked: a.locked.filter((s) => !channelIdEquals(s.id, id)) };
 }
