@@ -3,6 +3,7 @@
 import { type SimAccount, SimAsset, SimChannelBackend, SimWallet } from "@perun-ts/backend-sim";
 import {
   type Allocation,
+  type App,
   cloneState,
   makeInitialState,
   noApp,
@@ -32,12 +33,17 @@ export async function signAll(
   return { params, state, sigs };
 }
 
-export function makeParams(accounts: readonly SimAccount[], nonce: bigint, ledger: boolean): Params {
+export function makeParams(
+  accounts: readonly SimAccount[],
+  nonce: bigint,
+  ledger: boolean,
+  app: App = noApp,
+): Params {
   return Params.create(
     {
       challengeDuration: 60n,
       parts: accounts.map((a) => a.address),
-      app: noApp,
+      app,
       nonce,
       ledgerChannel: ledger,
       virtualChannel: false,
@@ -59,8 +65,8 @@ export class ChannelFactory {
   #nonce = 1n;
   constructor(readonly accounts: readonly SimAccount[]) {}
 
-  async ledger(balances: readonly bigint[] = [100n, 100n]): Promise<TestChannel> {
-    const params = makeParams(this.accounts, this.#nonce++, true);
+  async ledger(balances: readonly bigint[] = [100n, 100n], app: App = noApp): Promise<TestChannel> {
+    const params = makeParams(this.accounts, this.#nonce++, true, app);
     const alloc: Allocation = { assets: [ASSET], balances: [[...balances]], locked: [] };
     const signed = await signAll(this.accounts, params, makeInitialState(params, alloc));
     return { params, current: signed, history: [signed] };
@@ -84,6 +90,14 @@ export class ChannelFactory {
     ch.current = signed;
     ch.history.push(signed);
     return signed;
+  }
+
+  /** `ch`'s next state signed by participant `actor` only (an on-chain progression). */
+  async progression(ch: TestChannel, actor: number, change: (a: Allocation) => Allocation) {
+    const prev = cloneState(ch.current.state);
+    const state: State = { ...prev, version: prev.version + 1n, allocation: change(prev.allocation) };
+    const sig = await backend.sign(this.accounts[actor] as SimAccount, state);
+    return { state, sig };
   }
 
   /** A payment of `amount` from participant `from` to the other one. */

@@ -271,6 +271,19 @@ export class LocalWatcher implements Watcher {
     }
   }
 
+  /**
+   * Resolves once every registration check and refutation queued so far has finished, i.e. the
+   * watcher has reacted to every event it has read (useful before shutting down, and in tests).
+   */
+  async idle(): Promise<void> {
+    for (;;) {
+      const seen = new Map([...this.#trees].map((t) => [t, t.queue] as const));
+      await Promise.all(seen.values());
+      const unchanged = [...this.#trees].every((t) => seen.get(t) === t.queue);
+      if (unchanged) return;
+    }
+  }
+
   /** Stops watching every channel, aborts refutations in flight and ends every event stream. */
   async close(): Promise<void> {
     if (this.#closed) return;
