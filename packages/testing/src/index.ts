@@ -1,1 +1,6 @@
-export {};
+export * from "./arbitraries/index.js";
+export * from "./channel-backend-suite.js";
+export * from "./persist-restorer-suite.js";
+export * from "./persisted-channel-diff.js";
+export * from "./suite-support.js";
+export * from "./wallet-suite.js";
