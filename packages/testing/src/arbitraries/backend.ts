@@ -1,5 +1,5 @@
 import { SimAddress, SimAsset, SimChannelBackend } from "@perun-ts/backend-sim";
-import type { Address, Asset, ChannelBackend } from "@perun-ts/core";
+import { type Address, type Asset, type ChannelBackend, toHex } from "@perun-ts/core";
 import fc from "fast-check";
 
 /**
@@ -38,5 +38,5 @@ export function bigIntIn(r: Range<bigint> | undefined, fallback: Range<bigint>):
 
 /** Hex of some bytes, for uniqueness selectors. */
 export function keyOf(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
+  return toHex(b);
 }
