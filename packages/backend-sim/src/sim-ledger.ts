@@ -737,7 +737,11 @@ export class SimLedger {
     for (const f of fids) held += h.get(f) ?? 0n;
     const needed = bals.reduce((x, y) => x + y, 0n);
     // Under-funded: holdings stay as deposited, so everybody can get back what they put in.
-    if (held >= needed) fids.forEach((f, i) => h.set(f, bals[i] as bigint));
+    if (held >= needed) {
+      fids.forEach((f, i) => {
+        h.set(f, bals[i] as bigint);
+      });
+    }
     let s = this.#settled.get(assetKey(asset));
     if (!s) {
       s = new Set();

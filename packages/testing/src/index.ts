@@ -4,3 +4,4 @@ export * from "./persist-restorer-suite.js";
 export * from "./persisted-channel-diff.js";
 export * from "./suite-support.js";
 export * from "./wallet-suite.js";
+export * from "./ledger-suite.js";
