@@ -111,6 +111,13 @@ describe("LocalWatcher start", () => {
     await expect(
       watcher.startWatchingLedgerChannel({ ...a.current, sigs: a.current.sigs.slice(1) }),
     ).rejects.toBeInstanceOf(ValidationError);
+    const sub = await factory.child(a, [1n, 1n]);
+    await expect(watcher.startWatchingLedgerChannel(sub.current)).rejects.toBeInstanceOf(ValidationError);
+    await watcher.startWatchingLedgerChannel(a.current);
+    await expect(watcher.startWatchingSubChannel(a.params.id, b.current)).rejects.toBeInstanceOf(
+      ValidationError,
+    );
+    await watcher.close();
   });
 
   it("honours an aborted signal and leaves no subscription behind", async () => {

@@ -147,6 +147,13 @@ export class LocalWatcher implements Watcher {
   ): Promise<LocalWatchHandle> {
     if (this.#closed) throw new WatcherClosedError();
     checkSignedState(signed);
+    if (signed.params.ledgerChannel !== (parentId === undefined)) {
+      throw new ValidationError(
+        parentId === undefined
+          ? "only a ledger channel can be the root of a watched tree"
+          : "a ledger channel cannot be watched as a sub-channel",
+      );
+    }
     const key = channelKey(signed.params.id);
     if (this.#live.has(key) || this.#starting.has(key)) throw new AlreadyWatchingError(key);
     const parentKey = parentId && channelKey(parentId);
@@ -450,7 +457,7 @@ export class LocalWatcher implements Watcher {
       } catch {
         return; // aborted: the tree is no longer watched
       }
-      delay = Math.min(delay * 2, this.#maxRetryDelayMs);
+      delay = Math.min(Math.max(1, delay * 2), this.#maxRetryDelayMs);
     }
   }
 }
