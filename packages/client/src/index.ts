@@ -1,1 +1,27 @@
-export {};
+export {
+  type AdjudicatorEventHandler,
+  Channel,
+  type ChannelUpdate,
+  CONFLICT_REASON,
+  type SettleOptions,
+  type UpdateHandler,
+  type UpdateListener,
+  type UpdateResponder,
+  type Updater,
+} from "./channel.js";
+export {
+  Client,
+  type ClientOptions,
+  type Handlers,
+  type ProposalHandler,
+  type ProposalResponder,
+} from "./client.js";
+export { ChannelNotFundedError, ClosedError, ResponderUsedError, UpdateConflictError } from "./errors.js";
+export { channelNonce, NONCE_SHARE_LENGTH, randomNonceShare } from "./nonce.js";
+export {
+  checkLedgerChannelAcc,
+  checkLedgerChannelProposal,
+  type LedgerChannelProposalInit,
+  ledgerChannelProposal,
+  PROPOSAL_ID_LENGTH,
+} from "./proposal.js";

@@ -1,0 +1,726 @@
+import {
+  AbortError,
+  type Address,
+  type Adjudicator,
+  type AdjudicatorEvent,
+  type AdjudicatorReq,
+  abortable,
+  type CallOptions,
+  type ChannelBackend,
+  type ChannelId,
+  channelIdHex,
+  checkGenericTransition,
+  checkTwoPartyUpdate,
+  cloneState,
+  Deferred,
+  type Logger,
+  Mutex,
+  type Params,
+  PeerRejectedError,
+  Phase,
+  phaseName,
+  type Release,
+  RequestTimedOutError,
+  type Signature,
+  type SignedState,
+  type State,
+  StateTransitionError,
+  type Transaction,
+  ValidationError,
+  type Wallet,
+  type Watcher,
+  type WatchHandle,
+  withTimeout,
+} from "@perun-ts/core";
+import { type Bus, type ChannelUpdateMessage, type Message, MessageType } from "@perun-ts/wire";
+import { ClosedError, ResponderUsedError, UpdateConflictError } from "./errors.js";
+import type { PersistingMachine } from "./persisting-machine.js";
+import type { ResponseRouter, UpdateResponse } from "./response-router.js";
+import type { TaskSupervisor } from "./supervisor.js";
+
+/** The reason a participant sends when it rejects a peer's update because its own concurrent update wins. */
+export const CONFLICT_REASON = "concurrent update: the participant with the lower index has priority";
+
+/** An update proposed by the peer, as handed to the `onUpdate` handler. */
+export interface ChannelUpdate {
+  /** The proposed next state (version = current + 1). */
+  readonly state: State;
+  /** Participant index of the proposer (always the peer in two-party channels). */
+  readonly actorIdx: number;
+}
+
+/**
+ * Answers one incoming update. Exactly one of `accept`/`reject` may be called, once; a second call
+ * rejects with `ResponderUsedError`. The channel stays locked until the responder is used (or the
+ * client's decision timeout passes, which rejects the update).
+ */
+export interface UpdateResponder {
+  /** Signs the update, sends the acceptance and makes the state current. */
+  accept(opts?: CallOptions): Promise<void>;
+  /** Sends a rejection with `reason`; the channel state does not change. */
+  reject(reason: string, opts?: CallOptions): Promise<void>;
+}
+
+/**
+ * Decides on an update proposed by the peer. Called with the channel's current state, the update
+ * and a responder that must be used exactly once.
+ */
+export type UpdateHandler = (
+  channel: Channel,
+  current: State,
+  update: ChannelUpdate,
+  responder: UpdateResponder,
+) => void | Promise<void>;
+
+/** Receives the on-chain events of a watched channel (registered, progressed, concluded). */
+export type AdjudicatorEventHandler = (event: AdjudicatorEvent) => void | Promise<void>;
+
+/** Called after every enabled update with the previous and the new current state. */
+export type UpdateListener = (from: State, to: State) => void;
+
+/** Computes the next state from a copy of the current one; the version is set by the client. */
+export type Updater = (current: State) => State;
+
+/** Options of `settle`. */
+export interface SettleOptions extends CallOptions {
+  /** The peer settles the same state; a backend may then wait for the peer's transaction (gas saving). */
+  readonly secondary?: boolean;
+}
+
+/** What a channel needs from its client; not part of the public API. */
+export interface ChannelEnv {
+  readonly backend: ChannelBackend;
+  readonly adjudicator: Adjudicator;
+  readonly watcher: Watcher;
+  readonly wallet: Wallet;
+  readonly bus: Bus;
+  readonly logger: Logger;
+  readonly ownWire: Address;
+  readonly router: ResponseRouter;
+  readonly supervisor: TaskSupervisor;
+  /** Aborted when the client closes. */
+  readonly closeSignal: AbortSignal;
+  readonly updateHandler: () => UpdateHandler | undefined;
+  /** How long an update handler may take to use its responder. */
+  readonly decisionTimeoutMs: number;
+  /** Called once the channel is settled or closed, to remove it from the client. */
+  readonly onClosed: (channel: Channel) => void;
+}
+
+interface LocalUpdate {
+  readonly version: bigint;
+  readonly conflict: AbortController;
+}
+
+function errorReason(e: unknown): string {
+  if (e instanceof StateTransitionError) return e.reason;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+/** `{ signal }` without an explicit `undefined` (exactOptionalPropertyTypes). */
+export function sigOpt(signal: AbortSignal | undefined): { signal?: AbortSignal } {
+  return signal ? { signal } : {};
+}
+
+function combine(...signals: (AbortSignal | undefined)[]): AbortSignal {
+  return AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
+}
+
+/**
+ * A two-party ledger channel (or app channel) held by a `Client`: off-chain updates, cooperative
+ * settlement, disputes. Obtained from `Client.proposeChannel`, a proposal responder's `accept`,
+ * `Client.onNewChannel` or `Client.channel(id)`.
+ *
+ * Every operation that waits takes an `AbortSignal`; operations on one channel are serialised by
+ * an abortable lock.
+ */
+export class Channel {
+  readonly #env: ChannelEnv;
+  readonly #m: PersistingMachine;
+  readonly #peers: readonly Address[];
+  readonly #mutex = new Mutex();
+  readonly #log: Logger;
+  readonly #listeners = new Set<UpdateListener>();
+  readonly #closeCtrl = new AbortController();
+  #local: LocalUpdate | undefined;
+  #watch: { handle: WatchHandle; loop: Promise<void> } | undefined;
+  #closed = false;
+
+  /** @internal Created by the client. */
+  constructor(env: ChannelEnv, machine: PersistingMachine, peers: readonly Address[]) {
+    this.#env = env;
+    this.#m = machine;
+    this.#peers = Object.freeze([...peers]);
+    this.#log = env.logger.child({ channel: this.idHex });
+  }
+
+  /** The channel id. */
+  get id(): ChannelId {
+    return this.#m.machine.id;
+  }
+
+  /** The channel id as `0x…` hex. */
+  get idHex(): string {
+    return channelIdHex(this.#m.machine.id);
+  }
+
+  /** Own participant index. */
+  get idx(): number {
+    return this.#m.idx;
+  }
+
+  /** The peer's participant index. */
+  get peerIdx(): number {
+    return this.#m.idx ^ 1;
+  }
+
+  get params(): Params {
+    return this.#m.machine.params;
+  }
+
+  /** Wire addresses of the participants, in participant order. */
+  get peers(): readonly Address[] {
+    return this.#peers;
+  }
+
+  get phase(): Phase {
+    return this.#m.phase;
+  }
+
+  /** The latest fully signed (or on-chain progressed) state. */
+  get state(): State {
+    return cloneState(this.#m.current.state as State);
+  }
+
+  /** The latest fully signed transaction (state and signatures). */
+  get current(): Transaction {
+    return this.#m.current;
+  }
+
+  /** True for channels with an app (not `noApp`). */
+  get hasApp(): boolean {
+    return this.params.app.def !== null;
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** Calls `listener(from, to)` after every enabled update; returns a function that removes it. */
+  onUpdate(listener: UpdateListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  // ------------------------------------------------------------------------------------ updates
+
+  /**
+   * Proposes the next state `updater(copy of current)` (version set to current + 1) to the peer and
+   * waits for the answer. Persists the staged state and own signature before sending it.
+   *
+   * @throws StateTransitionError if the new state breaks a rule (nothing is sent);
+   *   PeerRejectedError if the peer rejects (with its reason); UpdateConflictError if a concurrent
+   *   update of the peer took priority; RequestTimedOutError if `signal` aborts while waiting for
+   *   the peer; ClosedError once the channel is closed.
+   */
+  async update(updater: Updater, opts: CallOptions = {}): Promise<void> {
+    const release = await this.#lock(opts.signal);
+    try {
+      const from = this.#m.current.state as State;
+      if (this.#m.phase !== Phase.Acting) {
+        throw new StateTransitionError(
+          this.idHex,
+          `channel is in phase ${phaseName(this.#m.phase)}, not Acting`,
+        );
+      }
+      const next: State = { ...updater(cloneState(from)), id: from.id, version: from.version + 1n };
+      checkTwoPartyUpdate(from, next, this.idx, this.idx);
+      const local: LocalUpdate = { version: next.version, conflict: new AbortController() };
+      this.#local = local;
+      const response = this.#env.router.expect(this.idHex, next.version);
+      try {
+        await this.#m.update(next, this.idx);
+        const sig = await this.#m.sig();
+        const wait = combine(opts.signal, this.#closeCtrl.signal, local.conflict.signal);
+        await this.#send({ type: MessageType.ChannelUpdate, state: next, actorIdx: this.idx, sig }, wait);
+        const answer = await response.wait(wait);
+        if (answer.type === MessageType.ChannelUpdateRej) {
+          if (answer.reason === CONFLICT_REASON && this.idx > this.peerIdx) {
+            throw new UpdateConflictError(this.idHex, next.version);
+          }
+          throw new PeerRejectedError("channel update", answer.reason);
+        }
+        await this.#m.addSig(this.peerIdx, answer.sig);
+        await this.#m.enable();
+      } catch (e) {
+        const err = this.#waitError(e, opts.signal, local, next.version);
+        if (this.#inPhase(Phase.Signing)) await this.#m.discardUpdate();
+        throw err;
+      } finally {
+        response.cancel();
+        if (this.#local === local) this.#local = undefined;
+      }
+      await this.#enabled(from);
+    } finally {
+      release();
+    }
+  }
+
+  /** Maps an error while waiting for the peer to the error the caller should see. */
+  #waitError(e: unknown, signal: AbortSignal | undefined, local: LocalUpdate, version: bigint): unknown {
+    if (local.conflict.signal.aborted) return new UpdateConflictError(this.idHex, version);
+    if (this.#closeCtrl.signal.aborted) return new ClosedError("channel");
+    if (signal?.aborted && e instanceof AbortError) {
+      return new RequestTimedOutError(`no answer to update ${version} of channel ${this.idHex}`, {
+        cause: e,
+      });
+    }
+    return e;
+  }
+
+  /** Runs the hooks that follow every enabled state: listeners and the watcher. */
+  async #enabled(from: State): Promise<void> {
+    const to = this.#m.current.state as State;
+    for (const l of this.#listeners) {
+      try {
+        l(from, to);
+      } catch (e) {
+        this.#log.warn("update listener failed", { error: errorReason(e) });
+      }
+    }
+    if (this.#watch) {
+      try {
+        await this.#watch.handle.publish(this.#m.current);
+      } catch (e) {
+        this.#log.warn("publishing the state to the watcher failed", { error: errorReason(e) });
+      }
+    }
+  }
+
+  /**
+   * @internal An update request from the peer. Called synchronously by the client's dispatcher so
+   * that requests queue for the lock in arrival order.
+   */
+  handleUpdateRequest(msg: ChannelUpdateMessage, sender: Address): void {
+    const senderIdx = this.#peers.findIndex((p) => p.equals(sender));
+    const local = this.#local;
+    if (local && local.version === msg.state.version && senderIdx === this.peerIdx) {
+      if (this.idx < senderIdx) {
+        // Our own concurrent update wins: reject theirs right away, without the lock we hold.
+        this.#env.supervisor.spawn("reject conflicting update", () =>
+          this.#sendRej(msg.state.version, CONFLICT_REASON),
+        );
+        return;
+      }
+      local.conflict.abort(new UpdateConflictError(this.idHex, local.version));
+    }
+    const locked = this.#lock(undefined);
+    this.#env.supervisor.spawn("handle update request", async () => {
+      let release: Release;
+      try {
+        release = await locked;
+      } catch {
+        return; // closed meanwhile
+      }
+      try {
+        await this.#processRequest(msg, senderIdx);
+      } finally {
+        release();
+      }
+    });
+  }
+
+  async #processRequest(msg: ChannelUpdateMessage, senderIdx: number): Promise<void> {
+    const version = msg.state.version;
+    const from = this.#m.current.state;
+    try {
+      if (senderIdx !== this.peerIdx) throw new ValidationError("sender is not the peer of this channel");
+      if (!from) throw new ValidationError("channel has no current state");
+      if (this.#m.phase !== Phase.Acting) {
+        throw new StateTransitionError(
+          this.idHex,
+          `channel is in phase ${phaseName(this.#m.phase)}, not Acting`,
+        );
+      }
+      checkTwoPartyUpdate(from, msg.state, msg.actorIdx, senderIdx);
+      await this.#m.machine.checkUpdate(msg.state, msg.actorIdx, msg.sig, senderIdx);
+    } catch (e) {
+      this.#log.info("rejecting invalid update", { version, reason: errorReason(e) });
+      await this.#sendRej(version, errorReason(e));
+      return;
+    }
+    const handler = this.#env.updateHandler();
+    if (!handler) {
+      await this.#sendRej(version, "no update handler installed");
+      return;
+    }
+    const done = new Deferred<void>();
+    let used = false;
+    const use = (): void => {
+      if (used) throw new ResponderUsedError("update");
+      used = true;
+    };
+    const responder: UpdateResponder = {
+      accept: async (opts = {}) => {
+        use();
+        try {
+          await this.#acceptRequest(msg, senderIdx, from, opts.signal);
+        } finally {
+          done.resolve();
+        }
+      },
+      reject: async (reason, opts = {}) => {
+        use();
+        try {
+          await this.#sendRej(version, reason, opts.signal);
+        } finally {
+          done.resolve();
+        }
+      },
+    };
+    try {
+      await handler(
+        this,
+        cloneState(from),
+        { state: cloneState(msg.state), actorIdx: msg.actorIdx },
+        responder,
+      );
+    } catch (e) {
+      this.#log.warn("update handler failed", { error: errorReason(e) });
+      if (!used) await responder.reject(`update handler failed: ${errorReason(e)}`);
+    }
+    try {
+      await withTimeout(
+        done.promise,
+        this.#env.decisionTimeoutMs,
+        () => new RequestTimedOutError("update handler did not decide in time"),
+        { signal: this.#closeCtrl.signal },
+      );
+    } catch (e) {
+      if (!used) await responder.reject("no decision in time").catch(() => {});
+      else throw e;
+    }
+  }
+
+  async #acceptRequest(
+    msg: ChannelUpdateMessage,
+    senderIdx: number,
+    from: State,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    if (this.#closed) throw new ClosedError("channel");
+    try {
+      await this.#m.update(msg.state, msg.actorIdx);
+      await this.#m.addSig(senderIdx, msg.sig);
+      const sig = await this.#m.sig();
+      await this.#send(
+        { type: MessageType.ChannelUpdateAcc, channelId: this.id, version: msg.state.version, sig },
+        combine(signal, this.#closeCtrl.signal),
+      );
+      await this.#m.enable();
+    } catch (e) {
+      if (this.#inPhase(Phase.Signing)) await this.#m.discardUpdate();
+      throw e;
+    }
+    await this.#enabled(from);
+  }
+
+  async #sendRej(version: bigint, reason: string, signal?: AbortSignal): Promise<void> {
+    await this.#send(
+      { type: MessageType.ChannelUpdateRej, channelId: this.id, version, reason },
+      combine(signal, this.#closeCtrl.signal),
+    );
+  }
+
+  async #send(message: Message, signal: AbortSignal): Promise<void> {
+    const recipient = this.#peers[this.peerIdx] as Address;
+    await this.#env.bus.publish({ sender: this.#env.ownWire, recipient, message }, sigOpt(signal));
+  }
+
+  /** @internal An update answer for this channel. */
+  handleResponse(msg: UpdateResponse): void {
+    if (!this.#env.router.deliver(this.idHex, msg)) {
+      this.#log.debug("dropping an update answer nobody waits for", { version: msg.version });
+    }
+  }
+
+  // ------------------------------------------------------------------------------------ funding
+
+  /** @internal Opening finished: funded. */
+  async setFunded(): Promise<void> {
+    const release = await this.#lock(undefined);
+    try {
+      await this.#m.setFunded();
+    } finally {
+      release();
+    }
+  }
+
+  // ------------------------------------------------------------------------------------ watching
+
+  /**
+   * Registers the channel with the watcher (which refutes stale registrations on our behalf),
+   * publishes every later enabled state to it and relays its adjudicator events: the channel's
+   * phase follows them and `handler` is called for each. Resolves once watching has started; the
+   * relay runs until the channel is settled or closed.
+   */
+  async watch(handler: AdjudicatorEventHandler, opts: CallOptions = {}): Promise<void> {
+    const release = await this.#lock(opts.signal);
+    try {
+      if (this.#watch) throw new ValidationError(`channel ${this.idHex} is already watched`);
+      const handle = await this.#env.watcher.startWatchingLedgerChannel(this.#signedState(), opts);
+      const loop = this.#relayEvents(handle, handler);
+      this.#watch = { handle, loop };
+    } finally {
+      release();
+    }
+  }
+
+  #signedState(): SignedState {
+    const tx = this.#m.current;
+    return { params: this.params, state: tx.state as State, sigs: tx.sigs as Signature[] };
+  }
+
+  async #relayEvents(handle: WatchHandle, handler: AdjudicatorEventHandler): Promise<void> {
+    // Not awaited by `watch`: the loop is awaited by `close` and cannot reject.
+    await Promise.resolve();
+    try {
+      for await (const ev of handle.events) {
+        await this.#applyEvent(ev);
+        try {
+          await handler(ev);
+        } catch (e) {
+          this.#log.warn("adjudicator event handler failed", { error: errorReason(e) });
+        }
+      }
+    } catch (e) {
+      if (!this.#closed) this.#log.warn("adjudicator event stream failed", { error: errorReason(e) });
+    }
+  }
+
+  /** Moves the machine to the phase an on-chain event implies. */
+  async #applyEvent(ev: AdjudicatorEvent): Promise<void> {
+    let release: Release;
+    try {
+      release = await this.#lock(undefined);
+    } catch {
+      return;
+    }
+    try {
+      await this.#applyEventLocked(ev);
+    } catch (e) {
+      this.#log.warn("could not apply adjudicator event", { event: ev.type, error: errorReason(e) });
+    } finally {
+      release();
+    }
+  }
+
+  async #applyEventLocked(ev: AdjudicatorEvent): Promise<void> {
+    const phase = this.#m.phase;
+    if (phase === Phase.Withdrawing || phase === Phase.Withdrawn || phase < Phase.Funding) return;
+    if (ev.type === "registered") {
+      if (phase !== Phase.Progressing && phase !== Phase.Progressed) await this.#m.setRegistered();
+    } else if (ev.type === "progressed") {
+      const cur = this.#m.current.state as State;
+      if (phase === Phase.Progressed && ev.version <= cur.version) return;
+      if (phase !== Phase.Registered && phase !== Phase.Progressing && phase !== Phase.Progressed) {
+        await this.#m.setRegistered();
+      }
+      await this.#m.setProgressed(ev.state);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------ settlement
+
+  /**
+   * Settles the channel on chain and withdraws the own funds. A final channel is settled
+   * cooperatively at once; any other channel is disputed: its current state is registered (unless
+   * a registration is already on chain; an older one is refuted), the client waits for the
+   * dispute (or force-execution) window to pass on chain, then concludes and withdraws. The
+   * channel is closed afterwards (watching stops).
+   *
+   * @throws whatever the adjudicator throws; AbortError if `signal` aborts.
+   */
+  async settle(opts: SettleOptions = {}): Promise<void> {
+    const signal = opts.signal;
+    if (this.#m.phase !== Phase.Final && this.#m.phase !== Phase.Withdrawing) {
+      await this.#dispute(signal, "conclude");
+    }
+    const release = await this.#lock(signal);
+    try {
+      if (this.#m.phase !== Phase.Withdrawing) await this.#m.setWithdrawing();
+      await this.#env.adjudicator.withdraw(
+        this.#adjudicatorReq(opts.secondary ?? false),
+        new Map(),
+        sigOpt(signal),
+      );
+      await this.#m.setWithdrawn();
+      this.#env.wallet.decrementUsage(this.params.parts[this.idx] as Address);
+    } finally {
+      release();
+    }
+    await this.close();
+  }
+
+  /**
+   * Progresses an app channel on chain (spec §4.5): registers the channel if needed, waits until a
+   * progression is allowed (after the dispute window; during the force-execution window), then
+   * submits `updater(copy of current)` (version current + 1) signed by us alone. The app's rules
+   * are enforced by the adjudicator; the generic rules are checked here.
+   */
+  async forceUpdate(updater: Updater, opts: CallOptions = {}): Promise<void> {
+    const signal = opts.signal;
+    if (!this.hasApp) throw new ValidationError("forceUpdate needs an app channel");
+    await this.#dispute(signal, "progress");
+    const release = await this.#lock(signal);
+    try {
+      const from = this.#m.current;
+      const fromState = from.state as State;
+      const next: State = {
+        ...updater(cloneState(fromState)),
+        id: fromState.id,
+        version: fromState.version + 1n,
+      };
+      checkGenericTransition(this.params, fromState, next);
+      await this.#m.setProgressing(next);
+      try {
+        const sig = await this.#m.sig();
+        await this.#env.adjudicator.progress(
+          { ...this.#adjudicatorReq(false), tx: from, newState: next, sig },
+          sigOpt(signal),
+        );
+      } catch (e) {
+        await this.#m.setRegistered();
+        throw e;
+      }
+      await this.#m.setProgressed(next);
+    } finally {
+      release();
+    }
+  }
+
+  #adjudicatorReq(secondary: boolean): AdjudicatorReq {
+    return {
+      params: this.params,
+      account: this.#m.machine.account,
+      tx: this.#m.current,
+      idx: this.idx,
+      secondary,
+    };
+  }
+
+  /**
+   * Brings the channel into the on-chain phase the next step needs (go-perun #367): registers the
+   * current state unless an equal or newer one is registered (refuting an older one), then waits
+   * for the dispute window to end. For `"conclude"` it also waits for the end of a
+   * force-execution window; for `"progress"` a running force-execution window is fine.
+   */
+  async #dispute(signal: AbortSignal | undefined, next: "conclude" | "progress"): Promise<void> {
+    const sub = await this.#env.adjudicator.subscribe(this.id, sigOpt(signal));
+    let latest: AdjudicatorEvent | undefined;
+    let changed = new Deferred<void>();
+    const reader = (async () => {
+      try {
+        for await (const ev of sub) {
+          latest = ev;
+          changed.resolve();
+        }
+      } catch (e) {
+        this.#log.warn("adjudicator subscription failed", { error: errorReason(e) });
+      }
+    })();
+    const stop = combine(signal, this.#closeCtrl.signal);
+    try {
+      await this.#registerIfNeeded(signal);
+      for (;;) {
+        while (latest === undefined) {
+          await abortable(changed.promise, stop);
+          changed = new Deferred<void>();
+        }
+        const ev: AdjudicatorEvent = latest;
+        if (ev.type === "concluded") return;
+        await this.#applyEventIfNewer(ev, signal);
+        const own = this.#m.current.state as State;
+        if (ev.type === "registered" && ev.version < own.version && !(await ev.timeout.isElapsed())) {
+          await this.#register(signal); // refute the stale registration
+        }
+        if (ev.type === "progressed" && next === "progress" && !(await ev.timeout.isElapsed())) return;
+        await ev.timeout.wait({ signal: stop });
+        if (latest === ev) return;
+      }
+    } finally {
+      sub.close();
+      await reader;
+    }
+  }
+
+  async #applyEventIfNewer(ev: AdjudicatorEvent, signal: AbortSignal | undefined): Promise<void> {
+    const release = await this.#lock(signal);
+    try {
+      await this.#applyEventLocked(ev);
+    } finally {
+      release();
+    }
+  }
+
+  async #registerIfNeeded(signal: AbortSignal | undefined): Promise<void> {
+    const phase = this.#m.phase;
+    if (phase === Phase.Registered || phase === Phase.Progressed || phase === Phase.Progressing) return;
+    await this.#register(signal);
+  }
+
+  async #register(signal: AbortSignal | undefined): Promise<void> {
+    const release = await this.#lock(signal);
+    try {
+      if (this.#inPhase(Phase.Signing)) await this.#m.discardUpdate();
+      await this.#m.setRegistering();
+      try {
+        await this.#env.adjudicator.register(this.#adjudicatorReq(false), [], sigOpt(signal));
+      } catch (e) {
+        // The peer may have registered the same or a newer state already; the events tell.
+        this.#log.info("registration failed", { error: errorReason(e) });
+      }
+      await this.#m.setRegistered();
+    } finally {
+      release();
+    }
+  }
+
+  // ------------------------------------------------------------------------------------ lifecycle
+
+  /** Reads the phase without the narrowing TypeScript applies after an earlier comparison. */
+  #inPhase(p: Phase): boolean {
+    return this.#m.phase === p;
+  }
+
+  async #lock(signal: AbortSignal | undefined): Promise<Release> {
+    if (this.#closed) throw new ClosedError("channel");
+    try {
+      return await this.#mutex.lock({ signal: combine(signal, this.#closeCtrl.signal) });
+    } catch (e) {
+      if (this.#closeCtrl.signal.aborted) throw new ClosedError("channel");
+      throw e;
+    }
+  }
+
+  /**
+   * Stops watching, aborts pending operations of this channel and removes it from the client.
+   * Idempotent. The persisted data stays (a settled channel's data was already removed).
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closeCtrl.abort(new ClosedError("channel"));
+    this.#env.onClosed(this);
+    const w = this.#watch;
+    if (w) {
+      try {
+        await this.#env.watcher.stopWatching(this.id);
+      } catch (e) {
+        this.#log.warn("stopping the watcher failed", { error: errorReason(e) });
+      }
+      await w.loop;
+    }
+  }
+}

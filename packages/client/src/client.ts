@@ -1,0 +1,570 @@
+import {
+  AbortError,
+  type Address,
+  type Adjudicator,
+  type AppRegistry,
+  abortable,
+  type CallOptions,
+  type ChannelBackend,
+  type ChannelId,
+  channelIdHex,
+  Deferred,
+  type Funder,
+  type Logger,
+  Params,
+  PeerRejectedError,
+  type Persister,
+  RequestTimedOutError,
+  type State,
+  StateMachine,
+  silentLogger,
+  toHex,
+  ValidationError,
+  type Wallet,
+  type Watcher,
+} from "@perun-ts/core";
+import {
+  type Bus,
+  type ChannelProposalRejMessage,
+  type ChannelUpdateMessage,
+  type Envelope,
+  type LedgerChannelProposalAccMessage,
+  type LedgerChannelProposalMessage,
+  type Message,
+  MessageType,
+  type Unsubscribe,
+} from "@perun-ts/wire";
+import { Channel, type ChannelEnv, sigOpt, type UpdateHandler } from "./channel.js";
+import { ChannelNotFundedError, ClosedError, ResponderUsedError } from "./errors.js";
+import { channelNonce, randomNonceShare } from "./nonce.js";
+import { PersistingMachine } from "./persisting-machine.js";
+import { checkLedgerChannelAcc, checkLedgerChannelProposal } from "./proposal.js";
+import { ResponseRouter } from "./response-router.js";
+import { TaskSupervisor } from "./supervisor.js";
+
+/** Everything a client is made of. All collaborators are injected; nothing is global. */
+export interface ClientOptions {
+  /** The client's wire identity: envelopes to `identity.address` reach this client. */
+  readonly identity: { readonly address: Address };
+  readonly bus: Bus;
+  readonly backend: ChannelBackend;
+  /** Holds the accounts of the own channel participants. */
+  readonly wallet: Wallet;
+  readonly funder: Funder;
+  readonly adjudicator: Adjudicator;
+  readonly watcher: Watcher;
+  /** Resolves app definitions (used for proposals built by this client; decoding uses the bus codec's). */
+  readonly apps: AppRegistry;
+  /** Stores every state-machine transition before anything is sent (optional). */
+  readonly persister?: Persister;
+  readonly logger?: Logger;
+  /** How long an update handler may take to use its responder (default 10 s). */
+  readonly decisionTimeoutMs?: number;
+}
+
+/** Answers one incoming channel proposal; exactly one call of `accept` or `reject`. */
+export interface ProposalResponder {
+  /**
+   * Accepts: sends the acceptance with the own participant address, runs the version-0 signature
+   * exchange and funding, and resolves with the funded channel.
+   *
+   * @throws ResponderUsedError on a second call; ChannelNotFundedError (with `.channel`) if funding
+   *   failed; RequestTimedOutError if `signal` aborts while waiting for the peer.
+   */
+  accept(
+    opts: { readonly participant: Address; readonly nonceShare?: Uint8Array } & CallOptions,
+  ): Promise<Channel>;
+  /** Rejects with `reason` (sent to the proposer). @throws ResponderUsedError on a second call. */
+  reject(reason: string, opts?: CallOptions): Promise<void>;
+}
+
+/** Decides on an incoming ledger channel proposal. */
+export type ProposalHandler = (
+  proposal: LedgerChannelProposalMessage,
+  responder: ProposalResponder,
+) => void | Promise<void>;
+
+/** The handlers of the request loop. */
+export interface Handlers {
+  readonly onProposal: ProposalHandler;
+  readonly onUpdate: UpdateHandler;
+}
+
+/** At most this many requests are buffered before `handle` is called, and this many early updates. */
+const MAX_BUFFERED = 64;
+
+type ProposalAnswer = Envelope<LedgerChannelProposalAccMessage | ChannelProposalRejMessage>;
+
+interface EarlyUpdate {
+  readonly msg: ChannelUpdateMessage;
+  readonly sender: Address;
+}
+
+/**
+ * A state-channel client (spec §4): opens two-party ledger channels, answers the peer's proposals
+ * and updates through the handlers given to `handle`, and keeps the open channels.
+ *
+ * @example
+ * ```ts
+ * const client = new Client({ identity, bus, backend, wallet, funder, adjudicator, watcher, apps });
+ * client.handle({
+ *   onProposal: (p, r) => void r.accept({ participant: me }),
+ *   onUpdate: (_ch, _cur, _u, r) => void r.accept(),
+ * });
+ * const ch = await client.proposeChannel(ledgerChannelProposal({ ... }), { signal });
+ * await ch.update((s) => ({ ...s, allocation: transfer(s.allocation, 0, 1, [5n]) }));
+ * ```
+ */
+export class Client {
+  readonly #opts: ClientOptions;
+  readonly #log: Logger;
+  readonly #supervisor: TaskSupervisor;
+  readonly #closeCtrl = new AbortController();
+  readonly #channels = new Map<string, Channel>();
+  readonly #openingIds = new Set<string>();
+  readonly #proposalWaiters = new Map<string, Deferred<ProposalAnswer>>();
+  readonly #early = new Map<string, EarlyUpdate[]>();
+  readonly #newChannelCallbacks = new Set<(ch: Channel) => void>();
+  readonly #router: ResponseRouter;
+  readonly #unsubscribe: Unsubscribe;
+  readonly #env: ChannelEnv;
+  #earlyCount = 0;
+  #openings = 0;
+  #handlers: Handlers | undefined;
+  #buffered: Envelope[] = [];
+  #closed = false;
+
+  constructor(opts: ClientOptions) {
+    this.#opts = opts;
+    this.#log = (opts.logger ?? silentLogger).child({ id: opts.identity.address.toString() });
+    this.#supervisor = new TaskSupervisor(this.#log);
+    this.#router = new ResponseRouter(
+      (idHex, version) => version === 0n && (this.#openings > 0 || this.#openingIds.has(idHex)),
+    );
+    this.#env = {
+      backend: opts.backend,
+      adjudicator: opts.adjudicator,
+      watcher: opts.watcher,
+      wallet: opts.wallet,
+      bus: opts.bus,
+      logger: this.#log,
+      ownWire: opts.identity.address,
+      router: this.#router,
+      supervisor: this.#supervisor,
+      closeSignal: this.#closeCtrl.signal,
+      updateHandler: () => this.#handlers?.onUpdate,
+      decisionTimeoutMs: opts.decisionTimeoutMs ?? 10_000,
+      onClosed: (ch) => {
+        if (this.#channels.get(ch.idHex) === ch) this.#channels.delete(ch.idHex);
+      },
+    };
+    this.#unsubscribe = opts.bus.subscribe(opts.identity.address, (env) => this.#dispatch(env));
+  }
+
+  /** The client's wire address. */
+  get address(): Address {
+    return this.#opts.identity.address;
+  }
+
+  /**
+   * Starts answering the peer's requests: proposals go to `onProposal`, updates to `onUpdate`.
+   * Requests received before are buffered (up to 64) and handled now. Call once.
+   */
+  handle(handlers: Handlers): void {
+    if (this.#closed) throw new ClosedError("client");
+    if (this.#handlers) throw new ValidationError("handle was already called");
+    this.#handlers = handlers;
+    const buffered = this.#buffered;
+    this.#buffered = [];
+    for (const env of buffered) this.#dispatch(env);
+  }
+
+  /** Calls `cb` for every channel that becomes funded (proposed or accepted). Returns an unsubscribe. */
+  onNewChannel(cb: (ch: Channel) => void): () => void {
+    this.#newChannelCallbacks.add(cb);
+    return () => this.#newChannelCallbacks.delete(cb);
+  }
+
+  /** The open channel with this id, if any. */
+  channel(id: ChannelId): Channel | undefined {
+    return this.#channels.get(channelIdHex(id));
+  }
+
+  /** All open channels. */
+  get channels(): readonly Channel[] {
+    return [...this.#channels.values()];
+  }
+
+  // ------------------------------------------------------------------------------------ proposing
+
+  /**
+   * Proposes a two-party ledger channel (build it with `ledgerChannelProposal`), waits for the
+   * peer's answer, exchanges the version-0 signatures and funds the channel.
+   *
+   * @throws ValidationError for an invalid proposal; PeerRejectedError if the peer rejects;
+   *   RequestTimedOutError if `signal` aborts while waiting for the peer; ChannelNotFundedError
+   *   (carrying the channel, for recovery by `settle`) if funding failed.
+   */
+  async proposeChannel(proposal: LedgerChannelProposalMessage, opts: CallOptions = {}): Promise<Channel> {
+    this.#throwIfClosed();
+    checkLedgerChannelProposal(proposal);
+    if (!(proposal.peers[0] as Address).equals(this.address)) {
+      throw new ValidationError("the proposer must be the first peer");
+    }
+    const key = toHex(proposal.proposalId);
+    if (this.#proposalWaiters.has(key)) throw new ValidationError("proposal id already in use");
+    const answer = new Deferred<ProposalAnswer>();
+    this.#proposalWaiters.set(key, answer);
+    this.#openings++;
+    try {
+      const peer = proposal.peers[1] as Address;
+      const stop = this.#stopSignal(opts.signal);
+      let env: ProposalAnswer;
+      try {
+        await this.#opts.bus.publish(
+          { sender: this.address, recipient: peer, message: proposal },
+          { signal: stop },
+        );
+        env = await abortable(answer.promise, stop);
+      } catch (e) {
+        throw this.#waitError(e, opts.signal, "channel proposal");
+      }
+      const msg = env.message;
+      if (msg.type === MessageType.ChannelProposalRej)
+        throw new PeerRejectedError("channel proposal", msg.reason);
+      checkLedgerChannelAcc(proposal, msg);
+      return await this.#openChannel(proposal, msg, 0, opts.signal);
+    } finally {
+      this.#proposalWaiters.delete(key);
+      this.#openingDone();
+    }
+  }
+
+  #stopSignal(signal: AbortSignal | undefined): AbortSignal {
+    return signal ? AbortSignal.any([signal, this.#closeCtrl.signal]) : this.#closeCtrl.signal;
+  }
+
+  #waitError(e: unknown, signal: AbortSignal | undefined, what: string): unknown {
+    if (this.#closeCtrl.signal.aborted) return new ClosedError("client");
+    if (signal?.aborted && e instanceof AbortError) {
+      return new RequestTimedOutError(`no answer to the ${what}`, { cause: e });
+    }
+    return e;
+  }
+
+  /** Both sides after the proposal was accepted: version-0 signatures, funding (spec §4.1). */
+  async #openChannel(
+    proposal: LedgerChannelProposalMessage,
+    acc: LedgerChannelProposalAccMessage,
+    idx: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Channel> {
+    const o = this.#opts;
+    const params = Params.create(
+      {
+        challengeDuration: proposal.challengeDuration,
+        parts: [proposal.participant, acc.participant],
+        app: proposal.app,
+        nonce: channelNonce(proposal.nonceShare, acc.nonceShare),
+        ledgerChannel: true,
+        virtualChannel: false,
+      },
+      o.backend,
+    );
+    const idHex = channelIdHex(params.id);
+    if (this.#channels.has(idHex) || this.#openingIds.has(idHex)) {
+      throw new ValidationError(`channel ${idHex} exists already`);
+    }
+    this.#openingIds.add(idHex);
+    const peerIdx = idx ^ 1;
+    const peer = proposal.peers[peerIdx] as Address;
+    const response = this.#router.expect(idHex, 0n);
+    let channel: Channel | undefined;
+    try {
+      const account = await o.wallet.unlock(params.parts[idx] as Address);
+      const machine = new PersistingMachine(new StateMachine(params, account, idx, o.backend), o.persister);
+      await o.persister?.channelCreated(machine.machine.source(), proposal.peers, undefined);
+      channel = new Channel(this.#env, machine, proposal.peers);
+      await machine.init(proposal.initBals, proposal.initData);
+      const sig = await machine.sig();
+      const stop = this.#stopSignal(signal);
+      let answer: Awaited<ReturnType<typeof response.wait>>;
+      try {
+        const message: Message = {
+          type: MessageType.ChannelUpdateAcc,
+          channelId: params.id,
+          version: 0n,
+          sig,
+        };
+        await o.bus.publish({ sender: this.address, recipient: peer, message }, { signal: stop });
+        answer = await response.wait(stop);
+      } catch (e) {
+        throw this.#waitError(e, signal, "initial state signature");
+      }
+      if (answer.type === MessageType.ChannelUpdateRej)
+        throw new PeerRejectedError("channel opening", answer.reason);
+      try {
+        await machine.addSig(peerIdx, answer.sig);
+      } catch (e) {
+        const reason = e instanceof Error ? e.message : String(e);
+        const message: Message = {
+          type: MessageType.ChannelUpdateRej,
+          channelId: params.id,
+          version: 0n,
+          reason,
+        };
+        await o.bus
+          .publish({ sender: this.address, recipient: peer, message }, { signal: stop })
+          .catch(() => {});
+        throw e;
+      }
+      await machine.enableInit();
+      try {
+        await o.funder.fund(
+          {
+            params,
+            state: machine.current.state as State,
+            idx,
+            agreement: proposal.fundingAgreement.map((r) => [...r]),
+          },
+          sigOpt(signal),
+        );
+      } catch (e) {
+        // Still usable: `settle` disputes it and recovers the deposits (go-perun #42/#344).
+        o.wallet.incrementUsage(params.parts[idx] as Address);
+        this.#register(channel);
+        throw new ChannelNotFundedError(channel, e);
+      }
+      await channel.setFunded();
+      o.wallet.incrementUsage(params.parts[idx] as Address);
+      this.#register(channel);
+      for (const cb of this.#newChannelCallbacks) {
+        try {
+          cb(channel);
+        } catch (e) {
+          this.#log.warn("onNewChannel callback failed", {
+            error: e instanceof Error ? e.message : String(e),
+          });
+        }
+      }
+      return channel;
+    } finally {
+      response.cancel();
+      this.#openingIds.delete(idHex);
+      this.#releaseEarly(idHex);
+    }
+  }
+
+  #register(channel: Channel): void {
+    if (this.#closed) return;
+    this.#channels.set(channel.idHex, channel);
+  }
+
+  #openingDone(): void {
+    this.#openings--;
+    if (this.#openings === 0) {
+      this.#router.prune();
+      for (const idHex of [...this.#early.keys()]) {
+        if (!this.#openingIds.has(idHex)) this.#releaseEarly(idHex);
+      }
+    }
+  }
+
+  /** Replays the updates that arrived before the channel was ready (or rejects them). */
+  #releaseEarly(idHex: string): void {
+    const list = this.#early.get(idHex);
+    if (!list) return;
+    this.#early.delete(idHex);
+    this.#earlyCount -= list.length;
+    for (const { msg, sender } of list) this.#routeUpdate(idHex, msg, sender);
+  }
+
+  // ------------------------------------------------------------------------------------ dispatch
+
+  #dispatch(env: Envelope): void {
+    if (this.#closed) return;
+    const m = env.message;
+    switch (m.type) {
+      case MessageType.LedgerChannelProposal:
+        if (!this.#handlers) this.#buffer(env);
+        else {
+          const handlers = this.#handlers;
+          this.#supervisor.spawn("handle proposal", () =>
+            this.#handleProposal(env as Envelope<LedgerChannelProposalMessage>, handlers),
+          );
+        }
+        return;
+      case MessageType.SubChannelProposal:
+      case MessageType.VirtualChannelProposal:
+        this.#reply(env.sender, {
+          type: MessageType.ChannelProposalRej,
+          proposalId: m.proposalId,
+          reason: "only ledger channel proposals are supported",
+        });
+        return;
+      case MessageType.LedgerChannelProposalAcc:
+      case MessageType.ChannelProposalRej: {
+        const waiter = this.#proposalWaiters.get(toHex(m.proposalId));
+        if (waiter) waiter.resolve(env as ProposalAnswer);
+        else this.#log.debug("dropping a proposal answer nobody waits for");
+        return;
+      }
+      case MessageType.ChannelUpdate:
+        if (!this.#handlers && !this.#channels.has(channelIdHex(m.state.id))) this.#buffer(env);
+        else this.#routeUpdate(channelIdHex(m.state.id), m, env.sender);
+        return;
+      case MessageType.VirtualChannelFundingProposal:
+      case MessageType.VirtualChannelSettlementProposal:
+        this.#reply(env.sender, {
+          type: MessageType.ChannelUpdateRej,
+          channelId: m.state.id,
+          version: m.state.version,
+          reason: "virtual channels are not supported",
+        });
+        return;
+      case MessageType.ChannelUpdateAcc:
+      case MessageType.ChannelUpdateRej: {
+        const idHex = channelIdHex(m.channelId);
+        const ch = this.#channels.get(idHex);
+        if (ch) ch.handleResponse(m);
+        else if (!this.#router.deliver(idHex, m))
+          this.#log.debug("dropping an answer for an unknown channel");
+        return;
+      }
+      case MessageType.ChannelSync:
+        this.#handleSync(env);
+        return;
+      default:
+        this.#log.debug("ignoring a message", { type: m.type });
+    }
+  }
+
+  /** Channel synchronisation (spec §4.9) is not implemented yet (issue 7); the request is logged. */
+  #handleSync(env: Envelope): void {
+    this.#log.info("ignoring a channel sync request (not implemented)", { peer: env.sender.toString() });
+  }
+
+  #buffer(env: Envelope): void {
+    if (this.#buffered.length < MAX_BUFFERED) this.#buffered.push(env);
+    else this.#log.warn("request buffer full; dropping a request received before handle()");
+  }
+
+  #routeUpdate(idHex: string, msg: ChannelUpdateMessage, sender: Address): void {
+    const ch = this.#channels.get(idHex);
+    if (ch) {
+      ch.handleUpdateRequest(msg, sender);
+      return;
+    }
+    if ((this.#openingIds.has(idHex) || this.#openings > 0) && this.#earlyCount < MAX_BUFFERED) {
+      // The peer finished opening first: keep its update until our side is ready.
+      const list = this.#early.get(idHex) ?? [];
+      list.push({ msg, sender });
+      this.#early.set(idHex, list);
+      this.#earlyCount++;
+      return;
+    }
+    this.#reply(sender, {
+      type: MessageType.ChannelUpdateRej,
+      channelId: msg.state.id,
+      version: msg.state.version,
+      reason: "unknown channel",
+    });
+  }
+
+  #reply(recipient: Address, message: Message): void {
+    this.#supervisor.spawn("reply", () =>
+      this.#opts.bus.publish(
+        { sender: this.address, recipient, message },
+        { signal: this.#closeCtrl.signal },
+      ),
+    );
+  }
+
+  async #handleProposal(env: Envelope<LedgerChannelProposalMessage>, handlers: Handlers): Promise<void> {
+    const proposal = env.message;
+    const reject = (reason: string, signal?: AbortSignal) =>
+      this.#opts.bus.publish(
+        {
+          sender: this.address,
+          recipient: env.sender,
+          message: { type: MessageType.ChannelProposalRej, proposalId: proposal.proposalId, reason },
+        },
+        { signal: this.#stopSignal(signal) },
+      );
+    try {
+      checkLedgerChannelProposal(proposal);
+      if (!(proposal.peers[0] as Address).equals(env.sender))
+        throw new ValidationError("the sender is not the proposer");
+      if (!(proposal.peers[1] as Address).equals(this.address))
+        throw new ValidationError("we are not the second peer");
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      this.#log.info("rejecting invalid proposal", { reason });
+      await reject(`invalid proposal: ${reason}`);
+      return;
+    }
+    let used = false;
+    const use = (): void => {
+      if (used) throw new ResponderUsedError("proposal");
+      used = true;
+    };
+    const responder: ProposalResponder = {
+      accept: async (opts) => {
+        use();
+        this.#throwIfClosed();
+        const acc: LedgerChannelProposalAccMessage = {
+          type: MessageType.LedgerChannelProposalAcc,
+          proposalId: proposal.proposalId,
+          nonceShare: opts.nonceShare ?? randomNonceShare(),
+          participant: opts.participant,
+        };
+        checkLedgerChannelAcc(proposal, acc);
+        this.#openings++;
+        try {
+          try {
+            await this.#opts.bus.publish(
+              { sender: this.address, recipient: env.sender, message: acc },
+              { signal: this.#stopSignal(opts.signal) },
+            );
+          } catch (e) {
+            throw this.#waitError(e, opts.signal, "proposal acceptance");
+          }
+          return await this.#openChannel(proposal, acc, 1, opts.signal);
+        } finally {
+          this.#openingDone();
+        }
+      },
+      reject: async (reason, opts = {}) => {
+        use();
+        await reject(reason, opts.signal);
+      },
+    };
+    try {
+      await handlers.onProposal(proposal, responder);
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      this.#log.warn("proposal handler failed", { reason });
+      if (!used) await responder.reject(`proposal handler failed: ${reason}`);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------ lifecycle
+
+  #throwIfClosed(): void {
+    if (this.#closed) throw new ClosedError("client");
+  }
+
+  /**
+   * Closes every channel (stops watching them), stops receiving from the bus and waits for all
+   * background work. The persister is not closed (it belongs to the caller). Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#unsubscribe();
+    this.#closeCtrl.abort(new ClosedError("client"));
+    for (const w of this.#proposalWaiters.values()) w.reject(new ClosedError("client"));
+    await Promise.all([...this.#channels.values()].map((ch) => ch.close()));
+    await this.#supervisor.drain();
+  }
+}

@@ -1,0 +1,79 @@
+import { abortable, Deferred } from "@perun-ts/core";
+import type { ChannelUpdateAccMessage, ChannelUpdateRejMessage } from "@perun-ts/wire";
+
+/** The answer to a channel update (or to the version-0 signature exchange). */
+export type UpdateResponse = ChannelUpdateAccMessage | ChannelUpdateRejMessage;
+
+/** At most this many early responses are kept for channels that are still being opened. */
+const MAX_CACHED = 128;
+
+function keyOf(idHex: string, version: bigint): string {
+  return `${idHex}:${version}`;
+}
+
+/**
+ * Routes `ChannelUpdateAcc`/`ChannelUpdateRej` to whoever waits for that channel and version
+ * (spec §4.0 per-version routing). A response nobody waits for is kept only if `shouldCache`
+ * says so — used for the version-0 signature of a channel whose opening has not yet reached the
+ * point where it waits (the peer may be faster) — and otherwise dropped.
+ */
+export class ResponseRouter {
+  readonly #waiters = new Map<string, Deferred<UpdateResponse>>();
+  readonly #cache = new Map<string, UpdateResponse>();
+
+  constructor(readonly shouldCache: (idHex: string, version: bigint) => boolean) {}
+
+  /**
+   * Registers interest in the response to `version` of channel `idHex`. Register before sending
+   * the request. `cancel` must be called when the caller stops waiting.
+   */
+  expect(
+    idHex: string,
+    version: bigint,
+  ): { wait(signal?: AbortSignal): Promise<UpdateResponse>; cancel(): void } {
+    const key = keyOf(idHex, version);
+    const d = new Deferred<UpdateResponse>();
+    const cached = this.#cache.get(key);
+    if (cached) {
+      this.#cache.delete(key);
+      d.resolve(cached);
+    } else {
+      this.#waiters.set(key, d);
+    }
+    return {
+      wait: (signal) => abortable(d.promise, signal),
+      cancel: () => {
+        if (this.#waiters.get(key) === d) this.#waiters.delete(key);
+      },
+    };
+  }
+
+  /** Hands `msg` to its waiter; returns false if it was neither awaited nor cached. */
+  deliver(idHex: string, msg: UpdateResponse): boolean {
+    const key = keyOf(idHex, msg.version);
+    const d = this.#waiters.get(key);
+    if (d) {
+      this.#waiters.delete(key);
+      d.resolve(msg);
+      return true;
+    }
+    if (this.shouldCache(idHex, msg.version) && this.#cache.size < MAX_CACHED && !this.#cache.has(key)) {
+      this.#cache.set(key, msg);
+      return true;
+    }
+    return false;
+  }
+
+  /** Drops cached responses that `shouldCache` no longer covers. */
+  prune(): void {
+    for (const [key, msg] of this.#cache) {
+      const idHex = key.slice(0, key.lastIndexOf(":"));
+      if (!this.shouldCache(idHex, msg.version)) this.#cache.delete(key);
+    }
+  }
+
+  /** Number of cached responses (for tests). */
+  get cachedCount(): number {
+    return this.#cache.size;
+  }
+}

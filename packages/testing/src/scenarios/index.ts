@@ -1,0 +1,24 @@
+export { concurrentUpdates } from "./concurrent-updates.js";
+export { disputeMalloryCarol } from "./dispute.js";
+export { fundingTimeoutRecovery } from "./funding-timeout.js";
+export { happyAliceBob } from "./happy.js";
+export { invalidMessagesRejected } from "./invalid-messages.js";
+export {
+  acceptAll,
+  balancesOf,
+  INITIAL_LEDGER_BALANCE,
+  openChannel,
+  type Party,
+  type PartyOptions,
+  pay,
+  type ScenarioContext,
+  watchChannel,
+  withScenario,
+} from "./party.js";
+export { progressionPaulPaula } from "./progression.js";
+export { rejectedUpdate } from "./rejected-update.js";
+export type { ScenarioLedger, ScenarioNetwork, ScenarioSetup } from "./setup.js";
+export { type NetworkFactory, serializingLocalNetwork, simScenarioSetup } from "./sim-setup.js";
+export { describeClientScenarios } from "./suite.js";
+export { TapBus } from "./tap-bus.js";
+export { TrivialApp } from "./trivial-app.js";

@@ -1,0 +1,4 @@
+import { simScenarioSetup } from "./sim-setup.js";
+import { describeClientScenarios } from "./suite.js";
+
+describeClientScenarios(simScenarioSetup());

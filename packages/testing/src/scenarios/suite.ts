@@ -1,0 +1,31 @@
+import { describe, it } from "vitest";
+import { concurrentUpdates } from "./concurrent-updates.js";
+import { disputeMalloryCarol } from "./dispute.js";
+import { fundingTimeoutRecovery } from "./funding-timeout.js";
+import { happyAliceBob } from "./happy.js";
+import { invalidMessagesRejected } from "./invalid-messages.js";
+import { progressionPaulPaula } from "./progression.js";
+import { rejectedUpdate } from "./rejected-update.js";
+import type { ScenarioSetup } from "./setup.js";
+
+/**
+ * Registers the role-based client scenarios (spec §9.2) as vitest tests for `setup`. A backend
+ * reruns them with its own setup:
+ *
+ * @example
+ * ```ts
+ * describeClientScenarios(simScenarioSetup());
+ * ```
+ */
+export function describeClientScenarios(setup: ScenarioSetup): void {
+  describe(`client scenarios: ${setup.name}`, () => {
+    it("happy Alice/Bob without app", () => happyAliceBob(setup, false));
+    it("happy Alice/Bob with the payment app", () => happyAliceBob(setup, true));
+    it("dispute Mallory/Carol", () => disputeMalloryCarol(setup));
+    it("progression Paul/Paula", () => progressionPaulPaula(setup));
+    it("rejected update", () => rejectedUpdate(setup));
+    it("invalid update and proposal answered with a rejection", () => invalidMessagesRejected(setup));
+    it("concurrent updates", () => concurrentUpdates(setup));
+    it("funding timeout with recovery of the deposit", () => fundingTimeoutRecovery(setup));
+  });
+}
