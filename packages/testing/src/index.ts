@@ -5,3 +5,4 @@ export * from "./persisted-channel-diff.js";
 export * from "./suite-support.js";
 export * from "./wallet-suite.js";
 export * from "./ledger-suite.js";
+export * from "./scenarios/index.js";
