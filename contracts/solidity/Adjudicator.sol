@@ -194,8 +194,12 @@ contract Adjudicator {
         require(block.timestamp >= timeout, "timeout not passed yet");
         emit ChannelUpdate(id, d.version, uint8(Phase.CONCLUDED), timeout);
 
-        (uint256[][] memory outcome,) = collectOutcome(state, subStates, 0);
-        pushOutcome(id, params.participants, state.outcome.assets, outcome);
+        if (state.outcome.locked.length == 0) {
+            pushFinalOutcome(id, params.participants, state.outcome);
+        } else {
+            (uint256[][] memory outcome,) = collectOutcome(state, subStates, 0);
+            pushOutcome(id, params.participants, state.outcome.assets, outcome);
+        }
 
         // The root is marked concluded only after every asset holder applied the outcome, so that no
         // asset holder treats the channel as settled before its own outcome is set.

@@ -67,7 +67,7 @@ abstract contract AssetHolder {
     }
 
     /// @notice Credits `amount` to `fundingID`. Anyone may deposit for any funding ID.
-    function deposit(bytes32 fundingID, uint256 amount) external payable nonReentrant {
+    function deposit(bytes32 fundingID, uint256 amount) external payable {
         depositCheck(fundingID, amount);
         uint256 stored = balances[fundingID];
         uint256 newAmount = (stored & AMOUNT_MASK) + amount;
