@@ -1,4 +1,5 @@
 export * from "./bus.js";
+export * from "./bus-suite.js";
 export * from "./cache.js";
 export * from "./envelope.js";
 export * from "./envelope-codec.js";
@@ -8,5 +9,9 @@ export * from "./local-bus.js";
 export * from "./message-codec.js";
 export * from "./message-registry.js";
 export * from "./messages.js";
+export { CHALLENGE_LENGTH, handshakeTranscript } from "./net/handshake.js";
+export * from "./net/net-address.js";
+export * from "./net/net-bus.js";
+export * from "./net/wire-identity.js";
 export * from "./receiver.js";
 export * from "./relay.js";
