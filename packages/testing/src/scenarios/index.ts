@@ -18,7 +18,7 @@ export {
 export { progressionPaulPaula } from "./progression.js";
 export { rejectedUpdate } from "./rejected-update.js";
 export type { ScenarioLedger, ScenarioNetwork, ScenarioSetup } from "./setup.js";
-export { type NetworkFactory, serializingLocalNetwork, simScenarioSetup } from "./sim-setup.js";
+export { type NetworkFactory, serializingLocalNetwork, simScenarioSetup, tcpNetwork } from "./sim-setup.js";
 export { describeClientScenarios } from "./suite.js";
 export { TapBus } from "./tap-bus.js";
 export { TrivialApp } from "./trivial-app.js";

@@ -7,7 +7,7 @@ import {
   SimWallet,
 } from "@perun-ts/backend-sim";
 import type { Account, AppRegistry } from "@perun-ts/core";
-import { type Bus, EnvelopeCodec, LocalBus } from "@perun-ts/wire";
+import { AddressBook, type Bus, EnvelopeCodec, LocalBus, NetBus } from "@perun-ts/wire";
 import type { ScenarioLedger, ScenarioNetwork, ScenarioSetup } from "./setup.js";
 
 /** Which bus the sim scenarios run on. */
@@ -25,6 +25,28 @@ export function serializingLocalNetwork(
   return Promise.resolve({
     busFor: async (_identity: Account) => bus,
     close: () => bus.close(),
+  });
+}
+
+/** One NetBus per party over loopback TCP, sharing an address book; authenticated handshakes. */
+export function tcpNetwork(apps: AppRegistry, backend: SimChannelBackend): Promise<ScenarioNetwork> {
+  const book = new AddressBook();
+  const buses: NetBus[] = [];
+  return Promise.resolve({
+    busFor: async (identity: Account) => {
+      const bus = new NetBus({
+        identity,
+        verifySignature: (signer, data, sig) => backend.verifyData(signer, data, sig),
+        codec: new EnvelopeCodec({ backend, apps }),
+        addressBook: book,
+      });
+      buses.push(bus);
+      book.set(identity.address, await bus.listen({ host: "127.0.0.1", port: 0 }));
+      return bus;
+    },
+    close: async () => {
+      await Promise.all(buses.map((b) => b.close()));
+    },
   });
 }
 
