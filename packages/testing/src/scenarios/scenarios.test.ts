@@ -7,6 +7,6 @@ describeClientScenarios(simScenarioSetup({ name: "sim over NetBus (TCP)", networ
 
 afterAll(() => {
   // Every client, watcher and bus was closed: no socket or server may be left open.
-  const open = process.getActiveResourcesInfo().filter((r) => r.startsWith("TCP") || r.startsWith("Pipe"));
+  const open = process.getActiveResourcesInfo().filter((r) => r.startsWith("TCP"));
   expect(open).toEqual([]);
 });
