@@ -70,7 +70,8 @@ export async function fundingTimeoutRecovery(setup: ScenarioSetup): Promise<void
     await ctx.ledger.advanceTime(setup.challengeDuration);
     await settling;
     bobGaveUp.abort(new Error("Bob gives up"));
-    assert.ok((await bobResult) instanceof ChannelNotFundedError);
+    const bobErr = await bobResult;
+    assert.ok(bobErr instanceof ChannelNotFundedError, `Bob: ${String(bobErr)}`);
     assert.equal(await ctx.ledger.balanceOf(alice.participant.address), INITIAL_LEDGER_BALANCE);
     assert.equal(await ctx.ledger.balanceOf(bob.participant.address), INITIAL_LEDGER_BALANCE);
   });
