@@ -1,0 +1,149 @@
+import { type Address, addressKey, PerunError, ValidationError, type Wallet } from "@perun-ts/core";
+import type { LocalAccount } from "viem";
+import { mnemonicToAccount } from "viem/accounts";
+import { type EthAccount, EthPrivateKeyAccount, ViemAccountAdapter } from "./eth-account.js";
+import { EthAddress } from "./eth-address.js";
+
+/** The wallet holds no account for the address. */
+export class UnknownAccountError extends PerunError {
+  constructor(readonly address: string) {
+    super(`wallet has no account for ${address}`, { details: { address } });
+  }
+}
+
+/** `decrementUsage` was called more often than `incrementUsage` for an address. */
+export class UsageCountError extends PerunError {
+  constructor(readonly address: string) {
+    super(`usage count of ${address} would drop below zero`, { details: { address } });
+  }
+}
+
+/** BIP-44 path of Ethereum account `index`: m/44'/60'/`account`'/0/`index`. */
+export function bip44Path(index: number, account = 0): `m/44'/60'/${string}` {
+  if (!Number.isInteger(index) || index < 0 || index >= 2 ** 31)
+    throw new ValidationError("invalid address index");
+  if (!Number.isInteger(account) || account < 0 || account >= 2 ** 31)
+    throw new ValidationError("invalid account index");
+  return `m/44'/60'/${account}'/0/${index}`;
+}
+
+/**
+ * An in-memory wallet of Ethereum accounts with per-address usage counts: private keys, accounts
+ * derived from a BIP-39 mnemonic (standard BIP-44 paths m/44'/60'/0'/0/i), and any viem
+ * `LocalAccount`. Never exposes keys in `toString`, JSON or `inspect`.
+ *
+ * @example
+ * const wallet = EthWallet.fromMnemonic("test test … junk", { count: 2 });
+ * const [alice] = wallet.accounts();
+ * const account = await wallet.unlock(alice.address);
+ */
+export class EthWallet implements Wallet {
+  readonly #accounts = new Map<string, EthAccount>();
+  readonly #usage = new Map<string, number>();
+  readonly #mnemonic: string | undefined;
+  #nextIndex = 0;
+
+  constructor(opts: { mnemonic?: string } = {}) {
+    this.#mnemonic = opts.mnemonic;
+  }
+
+  /** A wallet holding the first `count` (default 1) BIP-44 accounts of `mnemonic`. */
+  static fromMnemonic(mnemonic: string, opts: { count?: number } = {}): EthWallet {
+    const w = new EthWallet({ mnemonic });
+    for (let i = 0; i < (opts.count ?? 1); i++) w.newAccount();
+    return w;
+  }
+
+  /** Adds the next account: derived from the mnemonic at m/44'/60'/0'/0/i, or random without one. */
+  newAccount(): EthAccount {
+    if (this.#mnemonic === undefined) return this.addAccount(EthPrivateKeyAccount.random());
+    const index = this.#nextIndex++;
+    return this.addAccount(deriveAccount(this.#mnemonic, index));
+  }
+
+  /** Adds an account for a secret key (bytes or hex); throws `ValidationError` for an invalid key. */
+  importSecretKey(secretKey: Uint8Array | string): EthAccount {
+    return this.addAccount(EthPrivateKeyAccount.fromSecretKey(secretKey));
+  }
+
+  /** Adds any viem `LocalAccount`. */
+  addViemAccount(account: LocalAccount): EthAccount {
+    return this.addAccount(new ViemAccountAdapter(account));
+  }
+
+  /** Adds `account` (no-op if one with that address is held) and returns the held one. */
+  addAccount(account: EthAccount): EthAccount {
+    const key = addressKey(account.address);
+    const held = this.#accounts.get(key);
+    if (held) return held;
+    this.#accounts.set(key, account);
+    return account;
+  }
+
+  /** Held accounts in insertion order. */
+  accounts(): EthAccount[] {
+    return [...this.#accounts.values()];
+  }
+
+  hasAccount(address: Address): boolean {
+    return this.#accounts.has(addressKey(address));
+  }
+
+  async unlock(address: Address): Promise<EthAccount> {
+    const account = this.#accounts.get(addressKey(address));
+    if (!account) throw new UnknownAccountError(address.toString());
+    return account;
+  }
+
+  incrementUsage(address: Address): void {
+    const key = this.#knownKey(address);
+    this.#usage.set(key, (this.#usage.get(key) ?? 0) + 1);
+  }
+
+  decrementUsage(address: Address): void {
+    const key = this.#knownKey(address);
+    const n = this.#usage.get(key) ?? 0;
+    if (n === 0) throw new UsageCountError(address.toString());
+    if (n === 1) this.#usage.delete(key);
+    else this.#usage.set(key, n - 1);
+  }
+
+  usageCount(address: Address): number {
+    return this.#usage.get(addressKey(address)) ?? 0;
+  }
+
+  toString(): string {
+    return `EthWallet(${this.#accounts.size} accounts)`;
+  }
+
+  toJSON(): { accounts: string[] } {
+    return { accounts: this.accounts().map((a) => a.address.hex) };
+  }
+
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  #knownKey(address: Address): string {
+    const key = addressKey(address);
+    if (!this.#accounts.has(key)) throw new UnknownAccountError(address.toString());
+    return key;
+  }
+}
+
+/** The account at m/44'/60'/0'/0/`index` of a BIP-39 mnemonic, signing with raw noble. */
+export function deriveAccount(mnemonic: string, index: number): EthPrivateKeyAccount {
+  let hd: ReturnType<typeof mnemonicToAccount>;
+  try {
+    hd = mnemonicToAccount(mnemonic, { path: bip44Path(index) });
+  } catch (cause) {
+    throw new ValidationError("invalid mnemonic", { cause });
+  }
+  const key = hd.getHdKey().privateKey;
+  if (!key) throw new ValidationError("mnemonic derivation yielded no private key");
+  const account = EthPrivateKeyAccount.fromSecretKey(key);
+  if (!account.address.equals(EthAddress.fromHex(hd.address))) {
+    throw new ValidationError("derived key does not match the derived address");
+  }
+  return account;
+}
