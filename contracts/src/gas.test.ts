@@ -3,7 +3,7 @@
 // normal test run fails if any operation costs more gas than the committed report says.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Address, type Hex, keccak256, type TransactionReceipt, toHex, zeroAddress } from "viem";
+import { type Address, keccak256, type TransactionReceipt, toHex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adjudicatorAbi, adjudicatorBytecode } from "./generated/Adjudicator.js";
 import { assetHolderErc20Abi, assetHolderErc20Bytecode } from "./generated/AssetHolderERC20.js";
@@ -449,5 +449,3 @@ function withTable(readme: string, table: string): string {
   if (start < 0 || end < 0) return `${readme.trimEnd()}\n\n${table}\n`;
   return readme.slice(0, start) + table + readme.slice(end + END.length);
 }
-
-export type { Hex };

@@ -3,7 +3,6 @@ import {
   type Abi,
   type Account,
   type Address,
-  BaseError,
   type Chain,
   type ContractFunctionName,
   createPublicClient,
@@ -15,7 +14,6 @@ import {
   type Hex,
   http,
   type PublicClient,
-  RawContractError,
   type TestClient,
   type TransactionReceipt,
   type Transport,
@@ -109,43 +107,47 @@ export class TestChain {
       gas: 5_000_000n,
     });
     const receipt = await this.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 5 });
-    if (receipt.status !== "success") {
-      throw new Error(`transaction reverted: ${await this.revertReason(spec)}`);
-    }
+    if (receipt.status !== "success")
+      throw new Error(`transaction reverted: ${await this.traceReason(hash)}`);
     return receipt;
   }
 
   /**
-   * Executes `spec` with eth_call and returns its revert reason (`Error(string)` text, or
-   * `panic:<code>`, or `revert:<data>`); throws if the call does not revert.
+   * Sends `spec` as a transaction (fixed gas, no estimation) that must revert, and returns its revert
+   * reason from the node's call trace: the `Error(string)` text, `panic:<code>`, or `revert:<data>`.
+   * Being mined, the call sees the block timestamp set with {@link setNextTimestamp}.
    */
   async revertReason<const abi extends Abi, fn extends ContractFunctionName<abi>>(
     spec: CallSpec<abi, fn>,
   ): Promise<string> {
     const data = encodeFunctionData(spec as EncodeFunctionDataParameters);
+    const hash = await this.walletClient.sendTransaction({
+      account: spec.from ?? this.deployer,
+      to: spec.address,
+      data,
+      value: spec.value ?? 0n,
+      gas: 5_000_000n,
+    });
+    const receipt = await this.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 5 });
+    if (receipt.status === "success") throw new Error("transaction did not revert");
+    return this.traceReason(hash);
+  }
+
+  private async traceReason(hash: Hex): Promise<string> {
+    const trace = (await this.publicClient.request({
+      method: "debug_traceTransaction",
+      params: [hash, { tracer: "callTracer" }],
+    } as never)) as { output?: Hex; error?: string };
+    const out = trace.output;
+    if (out === undefined || out === "0x") return `revert:0x${trace.error ? ` (${trace.error})` : ""}`;
     try {
-      await this.publicClient.call({
-        account: spec.from ?? this.deployer,
-        to: spec.address,
-        data,
-        value: spec.value ?? 0n,
-        gas: 5_000_000n,
-      });
-    } catch (err) {
-      if (!(err instanceof BaseError)) throw err;
-      const raw = err.walk((e) => e instanceof RawContractError);
-      const revertData = raw instanceof RawContractError ? raw.data : undefined;
-      if (typeof revertData !== "string" || revertData === "0x") return "revert:0x";
-      try {
-        const decoded = decodeErrorResult({ abi: [], data: revertData });
-        if (decoded.errorName === "Error") return String(decoded.args[0]);
-        if (decoded.errorName === "Panic") return `panic:${String(decoded.args[0])}`;
-      } catch {
-        // custom error data
-      }
-      return `revert:${revertData}`;
+      const decoded = decodeErrorResult({ abi: [], data: out });
+      if (decoded.errorName === "Error") return String(decoded.args[0]);
+      if (decoded.errorName === "Panic") return `panic:${String(decoded.args[0])}`;
+    } catch {
+      // custom error data
     }
-    throw new Error("call did not revert");
+    return `revert:${out}`;
   }
 
   async timestamp(): Promise<bigint> {
