@@ -4,15 +4,23 @@ import { AbortError, type Funder, Phase } from "@perun-ts/core";
 import { INITIAL_LEDGER_BALANCE, withScenario } from "./party.js";
 import type { ScenarioSetup } from "./setup.js";
 
-/** A funder that never deposits: waits until aborted. */
-const neverFunds: Funder = {
-  fund: (_req, opts = {}) =>
-    new Promise<void>((_resolve, reject) => {
-      const { signal } = opts;
-      if (signal?.aborted) reject(new AbortError(signal.reason));
-      signal?.addEventListener("abort", () => reject(new AbortError(signal.reason)), { once: true });
-    }),
-};
+/** A funder that never deposits (waits until aborted) and reports when it was asked to fund. */
+function neverFunds(): Funder & { readonly called: Promise<void> } {
+  let reportCall!: () => void;
+  const called = new Promise<void>((resolve) => {
+    reportCall = resolve;
+  });
+  return {
+    called,
+    fund: (_req, opts = {}) =>
+      new Promise<void>((_resolve, reject) => {
+        reportCall();
+        const { signal } = opts;
+        if (signal?.aborted) reject(new AbortError(signal.reason));
+        signal?.addEventListener("abort", () => reject(new AbortError(signal.reason)), { once: true });
+      }),
+  };
+}
 
 /**
  * Funding timeout with recovery (go-perun #42/#344): Bob accepts but never deposits. Alice's
@@ -22,7 +30,8 @@ const neverFunds: Funder = {
 export async function fundingTimeoutRecovery(setup: ScenarioSetup): Promise<void> {
   await withScenario(setup, async (ctx, party) => {
     const alice = await party("Alice");
-    const bob = await party("Bob", { funder: neverFunds });
+    const bobFunder = neverFunds();
+    const bob = await party("Bob", { funder: bobFunder });
     const bobGaveUp = new AbortController();
     let bobResult: Promise<unknown> = Promise.resolve();
     alice.client.handle({
@@ -69,6 +78,7 @@ export async function fundingTimeoutRecovery(setup: ScenarioSetup): Promise<void
     });
     await ctx.ledger.advanceTime(setup.challengeDuration);
     await settling;
+    await bobFunder.called; // Bob completed the opening up to funding
     bobGaveUp.abort(new Error("Bob gives up"));
     const bobErr = await bobResult;
     assert.ok(bobErr instanceof ChannelNotFundedError, `Bob: ${String(bobErr)}`);
