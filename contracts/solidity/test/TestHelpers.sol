@@ -33,14 +33,21 @@ contract NoReturnToken {
     }
 }
 
-/// @notice Test-only ERC20 whose `transfer`/`transferFrom` return false without moving funds.
+/// @notice Test-only ERC20 that moves nothing: `transferFrom` returns `acceptDeposits`, `transfer`
+/// returns false.
 contract FalseToken {
+    bool public immutable acceptDeposits;
+
+    constructor(bool acceptDeposits_) {
+        acceptDeposits = acceptDeposits_;
+    }
+
     function transfer(address, uint256) external pure returns (bool) {
         return false;
     }
 
-    function transferFrom(address, address, uint256) external pure returns (bool) {
-        return false;
+    function transferFrom(address, address, uint256) external view returns (bool) {
+        return acceptDeposits;
     }
 }
 

@@ -11,6 +11,7 @@ import {
   decodeErrorResult,
   type EncodeFunctionDataParameters,
   encodeFunctionData,
+  getAddress,
   type Hex,
   http,
   type PublicClient,
@@ -75,7 +76,7 @@ export class TestChain {
     } as Parameters<typeof this.walletClient.deployContract>[0]);
     const receipt = await this.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 5 });
     if (receipt.status !== "success" || !receipt.contractAddress) throw new Error("deployment failed");
-    return receipt.contractAddress;
+    return getAddress(receipt.contractAddress);
   }
 
   async deployWithReceipt(
@@ -91,7 +92,7 @@ export class TestChain {
     } as Parameters<typeof this.walletClient.deployContract>[0]);
     const receipt = await this.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 5 });
     if (receipt.status !== "success" || !receipt.contractAddress) throw new Error("deployment failed");
-    return { address: receipt.contractAddress, receipt };
+    return { address: getAddress(receipt.contractAddress), receipt };
   }
 
   /** Sends a transaction calling `spec` and returns its receipt; throws if it reverted. */
