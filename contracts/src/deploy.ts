@@ -1,4 +1,14 @@
-import type { Abi, Account, Address, Chain, Hex, PublicClient, Transport, WalletClient } from "viem";
+import {
+  type Abi,
+  type Account,
+  type Address,
+  type Chain,
+  getAddress,
+  type Hex,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
 import { adjudicatorAbi, adjudicatorBytecode } from "./generated/Adjudicator.js";
 import { assetHolderErc20Abi, assetHolderErc20Bytecode } from "./generated/AssetHolderERC20.js";
 import { assetHolderEthAbi, assetHolderEthBytecode } from "./generated/AssetHolderETH.js";
@@ -18,7 +28,7 @@ export interface PerunDeployOptions {
     | { readonly mintTo: readonly Address[]; readonly initBalance: bigint };
 }
 
-/** Addresses of a deployment. `assetHolderEth` and `assetHolderErc20` are the channel *assets*. */
+/** Addresses (checksummed) of a deployment. `assetHolderEth` and `assetHolderErc20` are the channel *assets*. */
 export interface PerunDeployment {
   readonly adjudicator: Address;
   readonly assetHolderEth: Address;
@@ -46,8 +56,9 @@ export async function deployPerunContracts(
       chain: walletClient.chain,
     } as Parameters<typeof walletClient.deployContract>[0]);
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    const address = receipt.contractAddress;
-    if (receipt.status !== "success" || !address) throw new Error(`deployment failed (tx ${hash})`);
+    if (receipt.status !== "success" || !receipt.contractAddress)
+      throw new Error(`deployment failed (tx ${hash})`);
+    const address = getAddress(receipt.contractAddress);
     const code = await publicClient.getCode({ address });
     if (code === undefined || code === "0x") throw new Error(`no code at ${address} after deployment`);
     return address;
