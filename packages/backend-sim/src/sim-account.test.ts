@@ -2,6 +2,7 @@ import { inspect } from "node:util";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { fromHex, toHex, ValidationError } from "@perun-ts/core";
+import { nobleSecp256k1, requireNativeSecp256k1, type Secp256k1 } from "@perun-ts/secp256k1";
 import { describe, expect, it } from "vitest";
 import { SimAccount } from "./sim-account.js";
 import { SIM_SIGNATURE_LENGTH } from "./sim-signature.js";
@@ -61,6 +62,35 @@ describe("SimAccount", () => {
     for (const bad of [new Uint8Array(32), new Uint8Array(31).fill(1), new Uint8Array(33).fill(1), order]) {
       expect(() => SimAccount.fromSecretKey(bad)).toThrow(ValidationError);
     }
+  });
+
+  it("derives its address and signs through the configured secp256k1, with the same bytes as noble", async () => {
+    const calls: string[] = [];
+    const native = requireNativeSecp256k1();
+    const counting: Secp256k1 = {
+      name: "counting-native",
+      sign(d, k) {
+        calls.push("sign");
+        return native.sign(d, k);
+      },
+      recover(d, s) {
+        calls.push("recover");
+        return native.recover(d, s);
+      },
+      publicKey(k) {
+        calls.push("publicKey");
+        return native.publicKey(k);
+      },
+    };
+    const fast = SimAccount.fromSecretKey(KEY, { secp256k1: counting });
+    const reference = SimAccount.fromSecretKey(KEY, { secp256k1: nobleSecp256k1 });
+    expect(fast.address.equals(reference.address)).toBe(true);
+    const data = new TextEncoder().encode("same bytes");
+    expect(await fast.signData(data)).toEqual(await reference.signData(data));
+    expect(calls).toEqual(["publicKey", "sign"]);
+    const random = SimAccount.random({ secp256k1: counting });
+    expect(calls).toEqual(["publicKey", "sign", "publicKey"]);
+    expect(random.address.equals(fast.address)).toBe(false);
   });
 
   it("creates distinct random accounts", () => {

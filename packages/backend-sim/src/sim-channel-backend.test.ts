@@ -13,6 +13,7 @@ import {
   type State,
   ValidationError,
 } from "@perun-ts/core";
+import { nobleSecp256k1, requireNativeSecp256k1, type Secp256k1 } from "@perun-ts/secp256k1";
 import { describe, expect, it } from "vitest";
 import { SimAccount } from "./sim-account.js";
 import { SimAddress } from "./sim-address.js";
@@ -94,7 +95,16 @@ describe("SimChannelBackend.calcId", () => {
   });
 });
 
-describe("SimChannelBackend sign/verify", () => {
+// The same signature tests run with each secp256k1 implementation (accounts and backend alike).
+const implementations: [string, Secp256k1][] = [
+  ["noble", nobleSecp256k1],
+  ["native", requireNativeSecp256k1()],
+];
+
+describe.each(implementations)("SimChannelBackend sign/verify with %s secp256k1", (_name, impl) => {
+  const backend = new SimChannelBackend({ secp256k1: impl });
+  const alice = SimAccount.fromSecretKey(new Uint8Array(32).fill(1), { secp256k1: impl });
+  const bob = SimAccount.fromSecretKey(new Uint8Array(32).fill(2), { secp256k1: impl });
   const params = Params.create(init, backend);
   const state = stateOf(params);
 
@@ -160,6 +170,25 @@ describe("SimChannelBackend sign/verify", () => {
       }
     }
     await expect(backend.verify(alice.address, state, bad)).rejects.toThrow(/does not recover/);
+  });
+});
+
+describe("SimChannelBackend across secp256k1 implementations", () => {
+  const native = requireNativeSecp256k1();
+  const params = Params.create(init, backend);
+  const state = stateOf(params);
+
+  it("signs byte-identically and verifies each other's signatures", async () => {
+    const nobleAlice = SimAccount.fromSecretKey(new Uint8Array(32).fill(1));
+    const nativeAlice = SimAccount.fromSecretKey(new Uint8Array(32).fill(1), { secp256k1: native });
+    expect(nativeAlice.address.equals(nobleAlice.address)).toBe(true);
+    const nobleSig = await backend.sign(nobleAlice, state);
+    const nativeSig = await backend.sign(nativeAlice, state);
+    expect(nativeSig).toEqual(nobleSig);
+    const nativeBackend = new SimChannelBackend({ secp256k1: native });
+    expect(await nativeBackend.verify(nobleAlice.address, state, nobleSig)).toBe(true);
+    expect(await backend.verify(nativeAlice.address, state, nativeSig)).toBe(true);
+    expect(await nativeBackend.verify(bob.address, state, nobleSig)).toBe(false);
   });
 });
 

@@ -19,7 +19,13 @@ import {
 } from "@perun-ts/core";
 import { SimAddress } from "./sim-address.js";
 import { SimAsset } from "./sim-asset.js";
-import { recoverAddressBytes, SIM_SIGNATURE_LENGTH, simDigest } from "./sim-signature.js";
+import {
+  nobleSecp256k1,
+  recoverAddressBytes,
+  type Secp256k1,
+  SIM_SIGNATURE_LENGTH,
+  simDigest,
+} from "./sim-signature.js";
 
 const TEXT = new TextEncoder();
 
@@ -112,9 +118,21 @@ export function simStateSigningPayload(state: State): Uint8Array {
  *   ledgerChannel: true, virtualChannel: false }, backend);
  * const sig = await backend.sign(account, state);
  * await backend.verify(account.address, state, sig); // true
+ *
+ * // the native libsecp256k1 verifier (falls back to noble with a warning if it cannot load):
+ * const fast = new SimChannelBackend({ secp256k1: selectSecp256k1({ prefer: "native", logger }) });
  */
 export class SimChannelBackend implements ChannelBackend {
   readonly signatureLength = SIM_SIGNATURE_LENGTH;
+  readonly #secp256k1: Secp256k1;
+
+  /**
+   * `secp256k1` is the implementation that recovers signers in `verify` (default noble). Signing
+   * uses the account's own implementation; both give the same bytes.
+   */
+  constructor(opts: { secp256k1?: Secp256k1 } = {}) {
+    this.#secp256k1 = opts.secp256k1 ?? nobleSecp256k1;
+  }
 
   calcId(params: ParamsInit): ChannelId {
     return sha256(simParamsEncoding(params));
@@ -141,7 +159,7 @@ export class SimChannelBackend implements ChannelBackend {
         `signature must be ${SIM_SIGNATURE_LENGTH} bytes, got ${sig instanceof Uint8Array ? sig.length : typeof sig}`,
       );
     }
-    const recovered = recoverAddressBytes(simDigest(data), sig);
+    const recovered = recoverAddressBytes(simDigest(data), sig, this.#secp256k1);
     return bytesEqual(recovered, signer.bytes());
   }
 

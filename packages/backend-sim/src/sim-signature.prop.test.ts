@@ -1,4 +1,5 @@
 import { PerunError, SignatureError } from "@perun-ts/core";
+import { nobleSecp256k1, requireNativeSecp256k1, type Secp256k1 } from "@perun-ts/secp256k1";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SimAccount } from "./sim-account.js";
@@ -8,15 +9,20 @@ import { SimChannelBackend } from "./sim-channel-backend.js";
 const seed = Number(process.env.PROP_SEED ?? Date.now() % 2 ** 31);
 console.log(`sim-signature.prop.test seed=${seed}`);
 
-const backend = new SimChannelBackend();
 const secretKey = fc.uint8Array({ minLength: 32, maxLength: 32 }).filter((k) => k.some((b) => b !== 0));
+const implementations: [string, Secp256k1][] = [
+  ["noble", nobleSecp256k1],
+  ["native", requireNativeSecp256k1()],
+];
 
-describe("sim signatures (property)", () => {
+describe.each(implementations)("sim signatures with %s secp256k1 (property)", (_name, impl) => {
+  const backend = new SimChannelBackend({ secp256k1: impl });
+
   it("verify accepts exactly the signer's signature of the signed data", async () => {
     await fc.assert(
       fc.asyncProperty(secretKey, secretKey, fc.uint8Array({ maxLength: 200 }), async (k1, k2, data) => {
-        const signer = SimAccount.fromSecretKey(k1);
-        const other = SimAccount.fromSecretKey(k2);
+        const signer = SimAccount.fromSecretKey(k1, { secp256k1: impl });
+        const other = SimAccount.fromSecretKey(k2, { secp256k1: impl });
         const sig = await signer.signData(data);
         expect(sig.length).toBe(backend.signatureLength);
         expect(backend.verifyData(signer.address, data, sig)).toBe(true);
@@ -27,7 +33,7 @@ describe("sim signatures (property)", () => {
   });
 
   it("arbitrary bytes verify as false or throw SignatureError, never anything else", () => {
-    const signer = SimAccount.fromSecretKey(new Uint8Array(32).fill(9));
+    const signer = SimAccount.fromSecretKey(new Uint8Array(32).fill(9), { secp256k1: impl });
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 80 }), (sig) => {
         try {

@@ -1,5 +1,6 @@
 import { inspect } from "node:util";
 import { PerunError } from "@perun-ts/core";
+import { requireNativeSecp256k1, type Secp256k1 } from "@perun-ts/secp256k1";
 import { describe, expect, it } from "vitest";
 import { SimAccount } from "./sim-account.js";
 import { SimAddress } from "./sim-address.js";
@@ -14,6 +15,28 @@ describe("SimWallet", () => {
     expect([b.newAccount(), b.newAccount()].map((x) => x.address.toString())).toEqual(as);
     expect(as[0]).not.toBe(as[1]);
     expect(as).not.toContain(c.newAccount().address.toString());
+  });
+
+  it("creates and imports accounts that use the configured secp256k1, with the same keys and signatures", async () => {
+    const native = requireNativeSecp256k1();
+    let signs = 0;
+    const counting: Secp256k1 = {
+      ...native,
+      sign(d, k) {
+        signs++;
+        return native.sign(d, k);
+      },
+    };
+    const fast = SimWallet.fromSeed("alice", { secp256k1: counting });
+    const reference = SimWallet.fromSeed("alice");
+    const [a, b] = [fast.newAccount(), reference.newAccount()];
+    expect(a.address.equals(b.address)).toBe(true);
+    const data = new Uint8Array([7, 7]);
+    expect(await a.signData(data)).toEqual(await b.signData(data));
+    expect(signs).toBe(1);
+    await new SimWallet({ secp256k1: counting }).newAccount().signData(data);
+    await fast.importSecretKey(new Uint8Array(32).fill(4)).signData(data);
+    expect(signs).toBe(3);
   });
 
   it("unlocks held accounts and rejects unknown addresses with UnknownAccountError", async () => {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { tryLoadNativeSecp256k1 } from "./native.js";
+import { requireNativeSecp256k1 } from "./native.js";
 import { nobleSecp256k1 } from "./noble.js";
 import type { Secp256k1 } from "./secp256k1.js";
 import { Secp256k1Error } from "./secp256k1-error.js";
@@ -10,9 +10,7 @@ import { CURVE_ORDER } from "./validation.js";
 const seed = Number(process.env.PROP_SEED ?? Date.now() % 2 ** 31);
 console.log(`cross-check.prop.test seed=${seed}`);
 
-const loaded = tryLoadNativeSecp256k1();
-if (!loaded.ok) throw new Error(`native secp256k1 did not load: ${loaded.error.message}`);
-const native = loaded.secp256k1;
+const native = requireNativeSecp256k1();
 
 const HALF = CURVE_ORDER >> 1n;
 const be32 = (n: bigint) => Uint8Array.from(Buffer.from(n.toString(16).padStart(64, "0"), "hex"));

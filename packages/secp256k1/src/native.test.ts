@@ -1,15 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { keccak256, publicKeyToAddress } from "./address.js";
-import { loadNativeSecp256k1, tryLoadNativeSecp256k1 } from "./native.js";
+import { loadNativeSecp256k1, requireNativeSecp256k1, tryLoadNativeSecp256k1 } from "./native.js";
 import { nobleSecp256k1 } from "./noble.js";
 import { Secp256k1Error } from "./secp256k1-error.js";
 
-function requireNative() {
-  const result = tryLoadNativeSecp256k1();
-  // The prebuilt binary ships for linux-x64, darwin-arm64 and win32-x64; on those it must load.
-  if (!result.ok) throw new Error(`native secp256k1 did not load: ${result.error.message}`);
-  return result.secp256k1;
-}
+// The prebuilt binary ships for linux-x64, darwin-arm64 and win32-x64; on those it must load.
+const requireNative = () => requireNativeSecp256k1();
 
 describe("loadNativeSecp256k1", () => {
   it("loads the prebuilt libsecp256k1 binding and passes its self-test", () => {
@@ -47,6 +43,9 @@ describe("loadNativeSecp256k1", () => {
     if (!wrongShape.ok)
       expect(wrongShape.error.message).toMatch(/does not export the secp256k1@5 binding API/);
     expect(loadNativeSecp256k1({ moduleId: "secp256k1/no-such-file" })).toBeUndefined();
+    expect(() => requireNativeSecp256k1({ moduleId: "secp256k1/no-such-file" })).toThrow(
+      /native secp256k1 cannot be loaded: Cannot find module/,
+    );
   });
 
   it("throws the shared Secp256k1Error for malformed input instead of the binding's own errors", () => {

@@ -122,3 +122,15 @@ export function loadNativeSecp256k1(options: NativeLoadOptions = {}): Secp256k1 
   const result = tryLoadNativeSecp256k1(options);
   return result.ok ? result.secp256k1 : undefined;
 }
+
+/**
+ * The native libsecp256k1 {@link Secp256k1}; throws (with the load failure as `cause`) if it cannot
+ * be loaded. For deployments and benchmarks that must not silently run on the slower noble.
+ */
+export function requireNativeSecp256k1(options: NativeLoadOptions = {}): Secp256k1 {
+  const result = tryLoadNativeSecp256k1(options);
+  if (!result.ok) {
+    throw new Error(`native secp256k1 cannot be loaded: ${result.error.message}`, { cause: result.error });
+  }
+  return result.secp256k1;
+}
