@@ -46,7 +46,7 @@ export function channelKey(id: ChannelId): Uint8Array {
 /** The channel id of a channel-record key, or `undefined` if the key is not one. */
 export function channelIdOfKey(key: Uint8Array): ChannelId | undefined {
   if (key.length !== 1 + CHANNEL_ID_LENGTH || key[0] !== CHANNEL_TAG) return undefined;
-  return key.slice(1);
+  return new Uint8Array(key.subarray(1));
 }
 
 /** The prefix shared by all index entries of one peer address. */
@@ -82,7 +82,7 @@ export function parsePeerKey(key: Uint8Array): { address: Uint8Array; id: Channe
   if (key.length < 3 + CHANNEL_ID_LENGTH || key[0] !== PEER_TAG) return undefined;
   const len = ((key[1] as number) << 8) | (key[2] as number);
   if (key.length !== 3 + len + CHANNEL_ID_LENGTH) return undefined;
-  return { address: key.slice(3, 3 + len), id: key.slice(3 + len) };
+  return { address: new Uint8Array(key.subarray(3, 3 + len)), id: new Uint8Array(key.subarray(3 + len)) };
 }
 
 /** Hex of a key, for error messages. */

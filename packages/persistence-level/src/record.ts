@@ -109,7 +109,7 @@ export function parseRecord(bytes: Uint8Array): RawRecord {
   const peers: Uint8Array[] = [];
   for (let i = 0; i < count; i++) peers.push(r.bytes(r.u16(`peer ${i} length`), `peer ${i}`));
   const params = r.bytes(r.u32("params length"), "params");
-  const fixed = bytes.slice(0, r.offset);
+  const fixed = new Uint8Array(bytes.subarray(0, r.offset));
   const phase = r.u8("phase");
   const current = r.bytes(r.u32("current length"), "current transaction");
   const staging = r.bytes(r.u32("staging length"), "staging transaction");
@@ -229,7 +229,8 @@ class Reader {
 
   bytes(n: number, what: string): Uint8Array {
     this.#need(n, what);
-    const b = this.#buf.slice(this.offset, this.offset + n);
+    // A plain Uint8Array copy (LevelDB hands out Buffers, whose slice is a view).
+    const b = new Uint8Array(this.#buf.subarray(this.offset, this.offset + n));
     this.offset += n;
     return b;
   }
