@@ -12,6 +12,7 @@ import {
 export {
   loadNativeSecp256k1,
   nobleSecp256k1,
+  requireNativeSecp256k1,
   type Secp256k1,
   type SelectSecp256k1Options,
   selectSecp256k1,
