@@ -79,7 +79,7 @@ describe("channel record", () => {
           for (const [pos, x] of m.flips) {
             if (seen.has(pos % bytes.length)) continue;
             seen.add(pos % bytes.length);
-            mutated[pos % bytes.length] ^= x;
+            mutated[pos % bytes.length] = (mutated[pos % bytes.length] as number) ^ x;
           }
         }
         try {
