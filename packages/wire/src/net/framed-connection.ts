@@ -174,7 +174,7 @@ export class FramedConnection {
 
   #fail(err: Error): void {
     if (!this.#closeReason) this.#closeReason = err;
-    this.#logger.warn("connection closed on error", { peer: this.label, error: err.message });
+    this.#logger.warn("connection closed on error", { peer: this.label, error: String(err) });
     this.destroy();
   }
 
@@ -201,6 +201,8 @@ export class FramedConnection {
       while (!this.#blocked && !this.socket.destroyed) {
         const handler = this.#handler;
         if (handler === undefined && this.#waiter === undefined) {
+          // The peer is done and nothing is pending: finish our side too.
+          if (this.#peerEnded && this.#frames.buffered === 0) this.end();
           // Nobody reads yet: keep at most about one maximal frame buffered.
           if (this.#frames.buffered > this.#codec.maxFrameSize && !this.#pausedForBuffer) {
             this.#pausedForBuffer = true;

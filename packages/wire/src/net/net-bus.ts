@@ -447,7 +447,7 @@ export class NetBus implements Bus {
     conn.setHandler((env) => this.#onEnvelope(ep, env));
     conn.onClose((reason) => {
       if (this.#endpoints.get(key) === ep) this.#endpoints.delete(key);
-      if (reason) this.#logger.info("connection closed", { peer: peer.toString(), reason: reason.message });
+      if (reason) this.#logger.info("connection closed", { peer: peer.toString(), reason: String(reason) });
     });
     const existing = this.#endpoints.get(key);
     if (existing === undefined || !existing.conn.isOpen) {
