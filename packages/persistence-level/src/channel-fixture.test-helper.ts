@@ -129,3 +129,18 @@ export class TestChannel {
     await pr.sigAdded(m.source(), 1);
   }
 }
+
+/**
+ * A short fingerprint of what a channel record holds: phase, current and staging versions and
+ * which staging signatures are present. Equal fingerprints of a machine and a restored record
+ * mean the same transition was persisted.
+ */
+export function fingerprint(c: {
+  readonly phase: number;
+  readonly current: { readonly state: State | undefined };
+  readonly staging: { readonly state: State | undefined; readonly sigs: readonly (Uint8Array | undefined)[] };
+}): string {
+  const v = (s: State | undefined) => (s === undefined ? "-" : s.version.toString());
+  const mask = c.staging.sigs.map((s) => (s ? "1" : "0")).join("");
+  return `${c.phase}/${v(c.current.state)}/${v(c.staging.state)}/${mask}`;
+}

@@ -144,7 +144,11 @@ describe("LevelPersistRestorer group commit", () => {
     cleanups.push(dir.remove);
     const f = makeFixture(4);
     const infos: BatchInfo[] = [];
-    const pr = await LevelPersistRestorer.open(dir.path, { ...f.ctx, durable: true, onBatch: (i) => infos.push(i) });
+    const pr = await LevelPersistRestorer.open(dir.path, {
+      ...f.ctx,
+      durable: true,
+      onBatch: (i) => infos.push(i),
+    });
     cleanups.push(() => pr.close());
     const channels = Array.from({ length: 32 }, (_, i) => new TestChannel(f, peerOf(f, i % 4), BigInt(i)));
     await Promise.all(channels.map((c) => c.created(pr)));
