@@ -73,3 +73,11 @@ export function bigintToFixedBytes(v: bigint, len: number): Uint8Array {
 export function bytesToBigint(b: Uint8Array): bigint {
   return b.length === 0 ? 0n : BigInt(`0x${toHex(b)}`);
 }
+
+/**
+ * A copy as a plain `Uint8Array`. Unlike `b.slice()`, this also copies a Node `Buffer` (whose
+ * `slice` returns a view that would alias the socket's or database's memory).
+ */
+export function copyBytes(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b);
+}

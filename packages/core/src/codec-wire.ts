@@ -5,7 +5,7 @@
 import { type Allocation, numParts, type SubAlloc, validateAllocation } from "./allocation.js";
 import { type App, type AppRegistry, appsEqual } from "./app.js";
 import type { Asset } from "./asset.js";
-import { bytesToBigint, toHex } from "./bytes.js";
+import { bytesToBigint, copyBytes, toHex } from "./bytes.js";
 import type { ChannelBackend } from "./channel-backend.js";
 import { CHANNEL_ID_LENGTH, channelIdEquals } from "./channel-id.js";
 import { DecodeError } from "./errors.js";
@@ -208,7 +208,7 @@ function bin(v: unknown, path: string): Uint8Array {
 function fixedBin(v: unknown, len: number, path: string): Uint8Array {
   const b = bin(v, path);
   if (b.length !== len) fail(path, `expected ${len} bytes, got ${b.length}`);
-  return b.slice();
+  return copyBytes(b);
 }
 
 function bool(v: unknown, path: string): boolean {
@@ -224,12 +224,12 @@ function uint(v: unknown, maxBytes: number, path: string): bigint {
 }
 
 function address(v: unknown, backend: ChannelBackend, path: string): Address {
-  const b = bin(v, path).slice();
+  const b = copyBytes(bin(v, path));
   return guard(path, () => backend.decodeAddress(b));
 }
 
 function asset(v: unknown, backend: ChannelBackend, path: string): Asset {
-  const b = bin(v, path).slice();
+  const b = copyBytes(bin(v, path));
   return guard(path, () => backend.decodeAsset(b));
 }
 
@@ -306,7 +306,7 @@ function decodeStateValue(v: unknown, ctx: DecodeContext, parts: number | undefi
   if (parts !== undefined && numParts(allocation) !== parts) {
     fail(`${path}.allocation`, `has ${numParts(allocation)} participants, expected ${parts}`);
   }
-  return { id, version, app: appValue, allocation, data: data.slice(), isFinal };
+  return { id, version, app: appValue, allocation, data: copyBytes(data), isFinal };
 }
 
 function decodeTransactionValue(v: unknown, ctx: DecodeContext, n: number, path: string): Transaction {

@@ -151,6 +151,15 @@ describe("round trips", () => {
     expect(decodeState(encodeState(n), ctx, 2).app).toBe(noApp);
   });
 
+  it("decoded bytes never alias a Node Buffer's memory", () => {
+    const p = params();
+    const s = state(p, { data: new Uint8Array([1, 2, 3]) });
+    const buf = Buffer.from(encodeState(s));
+    const back = decodeState(buf, ctx);
+    buf.fill(0);
+    expect(stateEquals(s, back)).toBe(true);
+  });
+
   it("transactions: empty, partially and fully signed", async () => {
     const p = params();
     const s = state(p);
