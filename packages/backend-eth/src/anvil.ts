@@ -24,6 +24,8 @@ export interface AnvilOptions {
   readonly args?: readonly string[];
   /** How long to wait for the node to answer; default 10,000 ms. */
   readonly startTimeoutMs?: number;
+  /** The process whose death also stops anvil; default this process. */
+  readonly parentPid?: number;
 }
 
 /** A running anvil node. */
@@ -106,7 +108,7 @@ export async function startAnvil(opts: AnvilOptions = {}): Promise<AnvilInstance
     const child = spawn(binary, args, { stdio: "ignore" });
     const killOnExit = () => child.kill("SIGKILL");
     process.once("exit", killOnExit);
-    const watchdog = startWatchdog(child);
+    const watchdog = startWatchdog(child, opts.parentPid ?? process.pid);
     const cleanup = () => {
       process.removeListener("exit", killOnExit);
       watchdog?.kill("SIGKILL");
@@ -131,9 +133,9 @@ export async function startAnvil(opts: AnvilOptions = {}): Promise<AnvilInstance
 }
 
 // A shell loop that kills anvil once this process is gone (SIGKILL skips exit handlers).
-function startWatchdog(child: ChildProcess): ChildProcess | undefined {
+function startWatchdog(child: ChildProcess, parentPid: number): ChildProcess | undefined {
   if (process.platform === "win32" || child.pid === undefined) return undefined;
-  const script = `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${child.pid} 2>/dev/null; do sleep 1; done; kill -9 ${child.pid} 2>/dev/null`;
+  const script = `while kill -0 ${parentPid} 2>/dev/null && kill -0 ${child.pid} 2>/dev/null; do sleep 1; done; kill -9 ${child.pid} 2>/dev/null`;
   const w = spawn("/bin/sh", ["-c", script], { stdio: "ignore", detached: true });
   w.on("error", () => undefined);
   w.unref();

@@ -1,13 +1,5 @@
 import { adjudicatorAbi } from "@perun-ts/contracts";
-import {
-  type Address,
-  type App,
-  channelIdEquals,
-  noApp,
-  type ParamsInit,
-  type State,
-  type SubAlloc,
-} from "@perun-ts/core";
+import { type Address, type App, channelIdEquals, noApp, type State, type SubAlloc } from "@perun-ts/core";
 import { decodeFunctionData, type Hex, hexToBytes } from "viem";
 import type { EthParams, EthState } from "./encoding.js";
 import { ChainDataError } from "./errors.js";
@@ -99,9 +91,4 @@ export function decodeUpdateCalldata(input: Hex, id: Uint8Array, resolve: EthApp
     };
   }
   throw new ChainDataError(`unexpected Adjudicator call ${decoded.functionName}`);
-}
-
-/** Participants' addresses of params, for messages. */
-export function partsOf(p: ParamsInit): string[] {
-  return p.parts.map(String);
 }

@@ -54,6 +54,13 @@ export interface TxRequest {
   readonly gas?: bigint;
 }
 
+interface NonceSlot {
+  next: number | undefined;
+  lock: Promise<void>;
+  /** Hashes sent but not yet waited for: only while there are some is the local nonce trusted. */
+  readonly inFlight: Set<string>;
+}
+
 /**
  * One connection to an Ethereum node: chain head and time, transaction sending with local nonce
  * management (one account's transactions can be in flight together), confirmation depth, and the
@@ -67,12 +74,12 @@ export class EthChain {
   readonly txTimeoutMs: number;
   readonly logger: Logger;
   #chainId: Promise<number> | undefined;
-  readonly #nonces = new Map<string, { next: number | undefined; lock: Promise<void> }>();
+  readonly #nonces = new Map<string, NonceSlot>();
 
   constructor(opts: EthChainOptions) {
     this.client =
       typeof opts.client === "string"
-        ? createPublicClient({ transport: http(opts.client, { retryCount: 0 }) })
+        ? createPublicClient({ transport: http(opts.client, { retryCount: 0 }), cacheTime: 0 })
         : opts.client;
     this.confirmations = Math.max(1, opts.confirmations ?? 12);
     this.pollingIntervalMs = opts.pollingIntervalMs ?? 4_000;
@@ -196,12 +203,26 @@ export class EthChain {
         this.client.sendRawTransaction({ serializedTransaction: raw }),
       );
       this.logger.debug("tx sent", { label: opts.label, hash, nonce });
+      this.#slot(account.address).inFlight.add(hash);
       return hash;
     });
   }
 
   /** Waits for the receipt with the configured confirmations, surviving reorgs that re-mine the tx. */
   async waitForReceipt(
+    hash: Hex,
+    account: LocalAccount,
+    tx: TxRequest,
+    opts: { label: string; signal?: AbortSignal },
+  ): Promise<TransactionReceipt> {
+    try {
+      return await this.#waitForReceipt(hash, account, tx, opts);
+    } finally {
+      this.#slot(account.address).inFlight.delete(hash);
+    }
+  }
+
+  async #waitForReceipt(
     hash: Hex,
     account: LocalAccount,
     tx: TxRequest,
@@ -255,16 +276,22 @@ export class EthChain {
     }
   }
 
-  // Serialises nonce assignment and broadcast per account, not mining: several txs of one account
-  // can be in flight. The next nonce is max(pending count on chain, locally expected).
-  async #withNonce<T>(address: string, send: (nonce: number) => Promise<T>): Promise<T> {
+  #slot(address: string): NonceSlot {
     const key = address.toLowerCase();
     let slot = this.#nonces.get(key);
     if (!slot) {
-      slot = { next: undefined, lock: Promise.resolve() };
+      slot = { next: undefined, lock: Promise.resolve(), inFlight: new Set() };
       this.#nonces.set(key, slot);
     }
-    const s = slot;
+    return slot;
+  }
+
+  // Serialises nonce assignment and broadcast per account, not mining: several txs of one account
+  // can be in flight. The next nonce is max(pending count on chain, locally expected); the local
+  // value is only trusted while own transactions are in flight (a reorg or a restarted node may
+  // have dropped them, and a stale local nonce would leave every later tx stuck).
+  async #withNonce<T>(address: string, send: (nonce: number) => Promise<T>): Promise<T> {
+    const s = this.#slot(address);
     const previous = s.lock;
     let release = () => {};
     s.lock = new Promise<void>((r) => {
@@ -275,7 +302,7 @@ export class EthChain {
       const pending = await this.rpc("eth_getTransactionCount", () =>
         this.client.getTransactionCount({ address: address as AddrHex, blockTag: "pending" }),
       );
-      const nonce = Math.max(pending, s.next ?? 0);
+      const nonce = s.inFlight.size > 0 ? Math.max(pending, s.next ?? 0) : pending;
       try {
         const out = await send(nonce);
         s.next = nonce + 1;
