@@ -6,3 +6,4 @@ export * from "./suite-support.js";
 export * from "./wallet-suite.js";
 export * from "./ledger-suite.js";
 export * from "./scenarios/index.js";
+export { busSuite, envelopeEquals } from "@perun-ts/wire";
