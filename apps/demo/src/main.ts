@@ -1,10 +1,5 @@
-// The demo's entry point (the perun CLI node replaces this walkthrough once the client lands).
-import { runModelWalkthrough } from "./model-walkthrough.js";
+#!/usr/bin/env node
+// The `perun` command: see cli/cli.ts for the subcommands.
+import { runCli } from "./cli/cli.js";
 
-try {
-  const balances = await runModelWalkthrough();
-  console.log(`done: Alice ${balances[0]}, Bob ${balances[1]}`);
-} catch (err) {
-  console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
-  process.exitCode = 1;
-}
+process.exitCode = await runCli(process.argv.slice(2));
