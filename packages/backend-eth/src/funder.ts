@@ -1,5 +1,6 @@
 import { assetHolderAbi } from "@perun-ts/contracts";
 import {
+  type Address,
   AssetFundingError,
   type CallOptions,
   type Funder,
@@ -7,6 +8,7 @@ import {
   FundingTimeoutError,
   type Logger,
   ValidationError,
+  type Wallet,
 } from "@perun-ts/core";
 import type { Hex } from "viem";
 import type { EthChain } from "./chain.js";
@@ -34,8 +36,13 @@ export class EthAssetFundingError extends AssetFundingError {
 /** Options of an {@link EthFunder}. */
 export interface EthFunderOptions {
   readonly chain: EthChain;
-  /** The on-chain account that pays the deposits (may differ from the off-chain participant key). */
-  readonly account: EthAccount;
+  /**
+   * The on-chain account that pays the deposits (may differ from the off-chain participant key).
+   * Without it, the participant's own account is unlocked from `wallet`.
+   */
+  readonly account?: EthAccount;
+  /** Where the participant's account is found when no `account` is given. */
+  readonly wallet?: Wallet;
   /** How each asset is deposited, by asset-holder address. */
   readonly depositors: readonly { readonly asset: EthAsset; readonly depositor: Depositor }[];
   /**
@@ -82,8 +89,8 @@ export class EthFunder implements Funder {
         const key = `${asset.hex}:${fid}`;
         let pending = this.#inFlight.get(key);
         if (!pending) {
-          pending = this.#depositMissing(asset, fid, amount, signal).finally(() =>
-            this.#inFlight.delete(key),
+          pending = this.#depositMissing(params.parts[idx] as Address, asset, fid, amount, signal).finally(
+            () => this.#inFlight.delete(key),
           );
           this.#inFlight.set(key, pending);
         }
@@ -129,8 +136,23 @@ export class EthFunder implements Funder {
     }
   }
 
-  async #depositMissing(asset: EthAsset, fid: Hex, amount: bigint, signal?: AbortSignal): Promise<void> {
-    const { chain, account } = this.#opts;
+  async #payer(participant: Address): Promise<EthAccount> {
+    if (this.#opts.account) return this.#opts.account;
+    if (!this.#opts.wallet) throw new ValidationError("EthFunder needs an account or a wallet");
+    const acc = (await this.#opts.wallet.unlock(participant)) as Partial<EthAccount>;
+    if (acc.txAccount === undefined)
+      throw new ValidationError("the participant's account cannot send transactions");
+    return acc as EthAccount;
+  }
+
+  async #depositMissing(
+    participant: Address,
+    asset: EthAsset,
+    fid: Hex,
+    amount: bigint,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const { chain } = this.#opts;
     const entry = this.#opts.depositors.find((d) => d.asset.equals(asset));
     if (!entry) throw new ValidationError(`no depositor configured for asset ${asset.hex}`);
     // pending state: deposits already sent (also unconfirmed ones) count
@@ -139,6 +161,7 @@ export class EthFunder implements Funder {
       this.#opts.logger?.debug("already funded", { asset: asset.hex, fundingId: fid });
       return;
     }
+    const account = await this.#payer(participant);
     await sendDeposit(chain, account.txAccount, entry.depositor, asset, fid, amount - held, signal);
   }
 
