@@ -17,7 +17,6 @@ import {
   type Transaction,
   toHex,
 } from "@perun-ts/core";
-import { isRecord } from "./json-lines.js";
 
 export function hex(b: Uint8Array): string {
   return `0x${toHex(b)}`;
@@ -66,4 +65,3 @@ export const decode = {
   tx: (r: Record<string, unknown>, k: string, ctx: DecodeContext, parts: number) =>
     decodeTransaction(bytesField(r, k), ctx, parts),
 };
-
