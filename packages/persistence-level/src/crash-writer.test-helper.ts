@@ -10,6 +10,7 @@ import { LevelPersistRestorer } from "./level-persist-restorer.js";
 
 const [path, nonceBase, workers] = process.argv.slice(3);
 if (!path || !nonceBase || !workers) throw new Error("usage: crash-writer <db dir> <nonce base> <workers>");
+const base = BigInt(nonceBase);
 
 const f = makeFixture(4);
 const pr = await LevelPersistRestorer.open(path, { ...f.ctx, durable: true });
@@ -46,7 +47,7 @@ async function phase(c: TestChannel, set: () => void): Promise<void> {
 async function worker(w: number): Promise<void> {
   let parent: ChannelId | undefined;
   for (let k = 0; ; k++) {
-    const c = new TestChannel(f, peerOf(f, w % 4), BigInt(nonceBase) + BigInt(w * 1_000_000 + k), parent);
+    const c = new TestChannel(f, peerOf(f, w % 4), base + BigInt(w * 1_000_000 + k), parent);
     await c.created(logged);
     await c.open(logged);
     await c.update(logged);

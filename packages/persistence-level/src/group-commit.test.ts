@@ -114,6 +114,26 @@ describe("GroupCommitQueue", () => {
     expect(infos.length).toBe(3);
   });
 
+  it("a call submitted straight from the previous call's resolution is not stranded", async () => {
+    const written: number[] = [];
+    const q = new GroupCommitQueue(
+      async (ops) => {
+        written.push(...ops.map((o) => o.key[0] as number));
+      },
+      { sync: false, merge: true },
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const hang = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("second write never completed")), 5000);
+    });
+    try {
+      await Promise.race([q.submit([put(1)]).then(() => q.submit([put(2)])), hang]);
+    } finally {
+      clearTimeout(timer);
+    }
+    expect(written).toEqual([1, 2]);
+  });
+
   it("drain writes what is queued at once and waits for it", async () => {
     const store = new FakeStore();
     const q = new GroupCommitQueue(store.write, { sync: true, merge: true });

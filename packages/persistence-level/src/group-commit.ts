@@ -40,7 +40,9 @@ export class GroupCommitQueue {
   readonly #write: BatchWriter;
   readonly #opts: GroupCommitOptions;
   #pending: Submission[] = [];
-  #running: Promise<void> | undefined;
+  /** True while the batch loop runs; `#running` is its promise. */
+  #active = false;
+  #running: Promise<void> = Promise.resolve();
   #timer: ReturnType<typeof setImmediate> | undefined;
   readonly #unmerged = new Set<Promise<void>>();
 
@@ -56,7 +58,7 @@ export class GroupCommitQueue {
       this.#pending.push({ ops, resolve, reject });
       // Wait for the rest of this macrotask's calls unless a batch is in flight already: the
       // loop picks everything up when that batch is done.
-      if (this.#running === undefined && this.#timer === undefined) {
+      if (!this.#active && this.#timer === undefined) {
         this.#timer = setImmediate(() => {
           this.#timer = undefined;
           this.#start();
@@ -72,30 +74,35 @@ export class GroupCommitQueue {
       this.#timer = undefined;
       this.#start();
     }
-    await this.#running;
+    while (this.#active) await this.#running;
     await Promise.allSettled([...this.#unmerged]);
   }
 
   #start(): void {
-    if (this.#running !== undefined || this.#pending.length === 0) return;
-    this.#running = this.#loop().finally(() => {
-      this.#running = undefined;
-    });
+    if (this.#active || this.#pending.length === 0) return;
+    this.#active = true;
+    this.#running = this.#loop();
   }
 
   async #loop(): Promise<void> {
-    while (this.#pending.length > 0) {
-      const group = this.#pending;
-      this.#pending = [];
-      const ops = group.flatMap((s) => s.ops);
-      try {
-        await this.#write(ops, this.#opts.sync);
-      } catch (e) {
-        for (const s of group) s.reject(e);
-        continue;
+    try {
+      while (this.#pending.length > 0) {
+        const group = this.#pending;
+        this.#pending = [];
+        const ops = group.flatMap((s) => s.ops);
+        try {
+          await this.#write(ops, this.#opts.sync);
+        } catch (e) {
+          for (const s of group) s.reject(e);
+          continue;
+        }
+        this.#report(group.length, ops.length);
+        for (const s of group) s.resolve();
       }
-      this.#report(group.length, ops.length);
-      for (const s of group) s.resolve();
+    } finally {
+      // Cleared in the same synchronous step that saw the queue empty: a call submitted after
+      // this point schedules a new batch itself, so none can be stranded.
+      this.#active = false;
     }
   }
 
