@@ -1,0 +1,254 @@
+import { SimAsset, SimChannelBackend, SimWallet } from "@perun-ts/backend-sim";
+import { type Channel, Client, ledgerChannelProposal } from "@perun-ts/client";
+import { type Account, type Address, AppRegistry, type State, transfer } from "@perun-ts/core";
+import { LevelPersistRestorer } from "@perun-ts/persistence-level";
+import { LocalWatcher } from "@perun-ts/watcher";
+import { AddressBook, EnvelopeCodec, NetBus } from "@perun-ts/wire";
+import { type DepositRecord, ReplicatedSimLedger } from "./replicated-ledger.js";
+import { benchSecp256k1 } from "./signer.js";
+import { msSince } from "./stats.js";
+import type { HeapResult, InitResult, PersistStats, RestoreResult, TimedResult, WorkerInit } from "./worker-protocol.js";
+
+/** Balance of each side in every benchmark channel; updates move 1 unit, so it never runs out. */
+const CHANNEL_BALANCE = 1_000_000_000n;
+/** Enough ledger funds for any number of channels a benchmark opens. */
+const LEDGER_FUNDS = 10n ** 30n;
+const ASSET = new SimAsset(1n);
+/** Generous: the benchmarks measure, they do not test timeouts. */
+const CALL_TIMEOUT_MS = 600_000;
+
+/** Collects garbage twice (the node runs with --expose-gc) so heap figures hold live objects only. */
+function collectGarbage(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+}
+
+/** Runs `tasks` with at most `limit` in flight. */
+async function pool<T>(count: number, limit: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array(count);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < count; i = next++) results[i] = await task(i);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, lane));
+  return results;
+}
+
+/** Pays one unit from the own side to the peer. */
+function payOne(ch: Channel): (s: State) => State {
+  const from = ch.idx;
+  return (s) => ({ ...s, allocation: transfer(s.allocation, from, from ^ 1, [1n]) });
+}
+
+/**
+ * One perun node of a benchmark, living in its own process: a `Client` with a NetBus on loopback
+ * TCP, a durable `LevelPersistRestorer`, a `SimChannelBackend`/`SimWallet` on the configured
+ * secp256k1, and a deposit-replicated `SimLedger`. It accepts every proposal and update.
+ */
+export class BenchNode {
+  readonly #init: WorkerInit;
+  readonly #ledger: ReplicatedSimLedger;
+  readonly #backend: SimChannelBackend;
+  readonly #wallet: SimWallet;
+  readonly #wire: Account;
+  readonly #participant: Account;
+  readonly #book = new AddressBook();
+  readonly #bus: NetBus;
+  readonly #watcher: LocalWatcher;
+  readonly #persister: LevelPersistRestorer;
+  readonly #client: Client;
+  readonly #signerName: string;
+  /** Channels this node proposed, in order (the ones it drives updates on). */
+  readonly #proposed: Channel[] = [];
+  #port = 0;
+
+  private constructor(
+    init: WorkerInit,
+    parts: {
+      ledger: ReplicatedSimLedger;
+      backend: SimChannelBackend;
+      wallet: SimWallet;
+      wire: Account;
+      participant: Account;
+      persister: LevelPersistRestorer;
+      signerName: string;
+      apps: AppRegistry;
+    },
+  ) {
+    this.#init = init;
+    this.#ledger = parts.ledger;
+    this.#backend = parts.backend;
+    this.#wallet = parts.wallet;
+    this.#wire = parts.wire;
+    this.#participant = parts.participant;
+    this.#persister = parts.persister;
+    this.#signerName = parts.signerName;
+    const backend = parts.backend;
+    this.#bus = new NetBus({
+      identity: parts.wire,
+      verifySignature: (signer, data, sig) => backend.verifyData(signer, data, sig),
+      codec: new EnvelopeCodec({ backend, apps: parts.apps }),
+      addressBook: this.#book,
+    });
+    const adjudicator = parts.ledger.adjudicator();
+    this.#watcher = new LocalWatcher({ adjudicator, account: parts.participant });
+    this.#client = new Client({
+      identity: parts.wire,
+      bus: this.#bus,
+      backend,
+      wallet: parts.wallet,
+      funder: parts.ledger.funder(),
+      adjudicator,
+      watcher: this.#watcher,
+      apps: parts.apps,
+      persister: parts.persister,
+      decisionTimeoutMs: CALL_TIMEOUT_MS,
+    });
+    const participant = parts.participant.address;
+    this.#client.handle({
+      onProposal: async (_proposal, responder) => {
+        await responder.accept({ participant, signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
+      },
+      onUpdate: async (_ch, _current, _update, responder) => {
+        await responder.accept();
+      },
+    });
+  }
+
+  /** Builds the node and starts listening; `sendDeposit` carries local deposits to the other nodes. */
+  static async start(init: WorkerInit, sendDeposit: (d: DepositRecord) => void): Promise<BenchNode> {
+    const secp256k1 = benchSecp256k1(init.signer);
+    const backend = new SimChannelBackend({ secp256k1 });
+    const wallet = SimWallet.fromSeed(init.seed, { secp256k1 });
+    const wire = wallet.newAccount();
+    const participant = wallet.newAccount();
+    const ledger = new ReplicatedSimLedger({ backend, send: sendDeposit });
+    ledger.mint(participant.address, ASSET, LEDGER_FUNDS);
+    const apps = new AppRegistry();
+    const persister = await LevelPersistRestorer.open(init.dbDir, { backend, apps, durable: init.durable });
+    const node = new BenchNode(init, {
+      ledger,
+      backend,
+      wallet,
+      wire,
+      participant,
+      persister,
+      signerName: secp256k1.name,
+      apps,
+    });
+    node.#port = await node.#listen();
+    return node;
+  }
+
+  async #listen(): Promise<number> {
+    const at = await this.#bus.listen({ host: "127.0.0.1", port: 0 });
+    if (!("port" in at)) throw new Error("NetBus listened on a non-TCP address");
+    return at.port;
+  }
+
+  info(): InitResult {
+    return {
+      wire: this.#wire.address.bytes(),
+      participant: this.#participant.address.bytes(),
+      port: this.#port,
+      signer: this.#signerName,
+    };
+  }
+
+  applyDeposit(d: DepositRecord): void {
+    this.#ledger.applyRemote(d);
+  }
+
+  connect(peerWire: Uint8Array, port: number): void {
+    this.#book.set(this.#backend.decodeAddress(peerWire), { host: "127.0.0.1", port });
+  }
+
+  /** Proposes `count` channels to the peer, `concurrency` at a time; times each open+fund. */
+  async open(peerWire: Uint8Array, count: number, concurrency: number): Promise<TimedResult> {
+    const peer: Address = this.#backend.decodeAddress(peerWire);
+    const start = process.hrtime.bigint();
+    const latenciesMs = await pool(count, concurrency, async () => {
+      const t0 = process.hrtime.bigint();
+      const ch = await this.#client.proposeChannel(
+        ledgerChannelProposal({
+          challengeDuration: 3600n,
+          participant: this.#participant.address,
+          initBals: { assets: [ASSET], balances: [[CHANNEL_BALANCE, CHANNEL_BALANCE]], locked: [] },
+          peers: [this.#wire.address, peer],
+        }),
+        { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) },
+      );
+      const ms = msSince(t0);
+      this.#proposed.push(ch);
+      return ms;
+    });
+    return { latenciesMs, elapsedMs: msSince(start) };
+  }
+
+  /**
+   * Updates the first `channels` proposed channels concurrently, each `perChannel` times in
+   * sequence (after `warmup` untimed updates each); times every update.
+   */
+  async update(channels: number, perChannel: number, warmup: number): Promise<TimedResult> {
+    const chs = this.#proposed.slice(0, channels);
+    if (chs.length < channels) throw new Error(`only ${chs.length} channels open, ${channels} requested`);
+    const signal = AbortSignal.timeout(CALL_TIMEOUT_MS);
+    await Promise.all(
+      chs.map(async (ch) => {
+        for (let i = 0; i < warmup; i++) await ch.update(payOne(ch), { signal });
+      }),
+    );
+    const start = process.hrtime.bigint();
+    const perChannelLatencies = await Promise.all(
+      chs.map(async (ch) => {
+        const ms: number[] = [];
+        for (let i = 0; i < perChannel; i++) {
+          const t0 = process.hrtime.bigint();
+          await ch.update(payOne(ch), { signal });
+          ms.push(msSince(t0));
+        }
+        return ms;
+      }),
+    );
+    return { latenciesMs: perChannelLatencies.flat(), elapsedMs: msSince(start) };
+  }
+
+  heap(): HeapResult {
+    collectGarbage();
+    const m = process.memoryUsage();
+    return { heapUsed: m.heapUsed, rss: m.rss, channels: this.#client.channels.length };
+  }
+
+  stats(): PersistStats {
+    return this.#persister.stats;
+  }
+
+  /** Restores every persisted channel into the client (no watcher, no peer sync) and times it. */
+  async restore(): Promise<RestoreResult> {
+    const before = this.heap();
+    const t0 = process.hrtime.bigint();
+    const report = await this.#client.restore({ watch: false, resume: false });
+    const elapsedMs = msSince(t0);
+    const after = this.heap();
+    return {
+      restored: report.channels.length,
+      failed: report.failed.length,
+      elapsedMs,
+      heapBefore: before.heapUsed,
+      heapAfter: after.heapUsed,
+    };
+  }
+
+  /** Closes client, watcher, bus and database (in that order). */
+  async shutdown(): Promise<void> {
+    await this.#client.close();
+    await this.#watcher.close();
+    await this.#bus.close();
+    await this.#persister.close();
+  }
+
+  get name(): string {
+    return this.#init.name;
+  }
+}

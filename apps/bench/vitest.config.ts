@@ -1,0 +1,3 @@
+import { perunVitestConfig } from "../../vitest.shared.ts";
+
+export default perunVitestConfig(import.meta.dirname);
