@@ -9,10 +9,11 @@ import {
   Params,
   type SignedState,
   type State,
+  silentLogger,
   stateEquals,
   TxTimedOutError,
 } from "@perun-ts/core";
-import { encodeFunctionData } from "viem";
+import { createPublicClient, encodeFunctionData, webSocket } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EthAdjudicator } from "./adjudicator.js";
 import { startAnvil } from "./anvil.js";
@@ -192,5 +193,53 @@ describe("transaction errors", () => {
     await expect(adj.register(reqOf(await signedAt(newChannel(), 1n, [1n, 1n])), [])).rejects.toBeInstanceOf(
       ChainNotReachableError,
     );
+  });
+});
+
+describe("transports and deep reorgs", () => {
+  it("works over a WebSocket transport", async () => {
+    const client = createPublicClient({ transport: webSocket(env.anvil.wsUrl), cacheTime: 0 });
+    const chain = new EthChain({ client, confirmations: 1, pollingIntervalMs: 10 });
+    try {
+      const adj = new EthAdjudicator({ chain, adjudicator: env.deployment.adjudicator });
+      const params = newChannel();
+      const sub = await adj.subscribe(params.id);
+      await adj.register(reqOf(await signedAt(params, 4n, [1n, 1n])), []);
+      const ev = await first(sub);
+      sub.close();
+      expect([ev.type, ev.version]).toEqual(["registered", 4n]);
+    } finally {
+      await (client.transport as { getRpcClient?: () => Promise<{ close(): void }> })
+        .getRpcClient?.()
+        .then((c) => c.close());
+    }
+  });
+
+  it("a reorg deeper than the confirmation depth is detected and rescanned", async () => {
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (msg: string) => warnings.push(msg), child: () => logger };
+    const params = newChannel();
+    const watchChain = new EthChain({ client: env.anvil.rpcUrl, confirmations: 1, pollingIntervalMs: 10 });
+    const sub = await new EthAdjudicator({
+      chain: watchChain,
+      adjudicator: env.deployment.adjudicator,
+      logger,
+    }).subscribe(params.id);
+    const snapshot = await env.testClient.snapshot();
+    const sender = () =>
+      new EthAdjudicator({
+        chain: new EthChain({ client: env.anvil.rpcUrl, confirmations: 1, pollingIntervalMs: 10 }),
+        adjudicator: env.deployment.adjudicator,
+      });
+    await sender().register(reqOf(await signedAt(params, 1n, [1n, 2n])), []);
+    const delivered = await first(sub); // confirmed at depth 1, then reorged away
+    expect(delivered.version).toBe(1n);
+    await env.testClient.revert({ id: snapshot });
+    await env.testClient.mine({ blocks: 2 });
+    await sender().register(reqOf(await signedAt(params, 2n, [2n, 1n]), 1), []);
+    const next = await first(sub);
+    sub.close();
+    expect([next.type, next.version]).toEqual(["registered", 2n]);
+    expect(warnings.some((w) => w.includes("reorg"))).toBe(true);
   });
 });

@@ -125,7 +125,7 @@ export class ChannelUpdateSubscription implements AdjudicatorSubscription {
         const head = await chain.head();
         if (this.#lastHead && head.hash === this.#lastHead.hash) continue;
         this.#lastHead = head;
-        await this.#checkReorg();
+        await this.#checkReorg(head);
         const logs = await this.#scan(chain.confirmedNumber(head), head);
         for (const l of logs) {
           const key = keyOf(l);
@@ -144,13 +144,21 @@ export class ChannelUpdateSubscription implements AdjudicatorSubscription {
     }
   }
 
-  async #checkReorg(): Promise<void> {
+  async #checkReorg(head: BlockHead): Promise<void> {
     const { chain, logger } = this.#o;
     if (this.#scannedHash === undefined || this.#scannedTo < 0n) return;
-    const b = await chain.rpc("eth_getBlockByNumber", () =>
-      chain.client.getBlock({ blockNumber: this.#scannedTo }),
-    );
-    if (b.hash === this.#scannedHash) return;
+    // a chain that got shorter than what was scanned was reorganised too
+    if (head.number >= this.#scannedTo) {
+      const hash =
+        head.number === this.#scannedTo
+          ? head.hash
+          : (
+              await chain.rpc("eth_getBlockByNumber", () =>
+                chain.client.getBlock({ blockNumber: this.#scannedTo }),
+              )
+            ).hash;
+      if (hash === this.#scannedHash) return;
+    }
     logger.warn(
       "reorg deeper than the confirmation depth; rescanning (delivered events cannot be retracted)",
       {
