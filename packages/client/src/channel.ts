@@ -105,6 +105,15 @@ export interface ChannelEnv {
   readonly decisionTimeoutMs: number;
   /** Called once the channel is settled or closed, to remove it from the client. */
   readonly onClosed: (channel: Channel) => void;
+  /** Called when an update of ours got no answer in time (the client then syncs the channel). */
+  readonly onUpdateTimedOut?: (channel: Channel) => void;
+}
+
+/** @internal Locked access to a channel's machine for the client's sync and restore logic. */
+export interface ChannelAccess {
+  readonly machine: PersistingMachine;
+  /** Runs the hooks of an enabled state (listeners, watcher) after the machine enabled one. */
+  afterEnable(from: State): Promise<void>;
 }
 
 interface LocalUpdate {
@@ -207,6 +216,19 @@ export class Channel {
     return this.#closed;
   }
 
+  /**
+   * @internal Runs `fn` holding the channel lock, with the machine. The lock is requested before
+   * this returns (arrival order), like an incoming update request.
+   */
+  async runLocked<T>(fn: (access: ChannelAccess) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const release = await this.#lock(signal);
+    try {
+      return await fn({ machine: this.#m, afterEnable: (from) => this.#enabled(from) });
+    } finally {
+      release();
+    }
+  }
+
   /** Calls `listener(from, to)` after every enabled update; returns a function that removes it. */
   onUpdate(listener: UpdateListener): () => void {
     this.#listeners.add(listener);
@@ -256,6 +278,8 @@ export class Channel {
       } catch (e) {
         const err = this.#waitError(e, opts.signal, local, next.version);
         if (this.#inPhase(Phase.Signing)) await this.#m.discardUpdate();
+        // The answer may have been lost after the peer enabled the state: a sync repairs that.
+        if (err instanceof RequestTimedOutError) this.#env.onUpdateTimedOut?.(this);
         throw err;
       } finally {
         response.cancel();

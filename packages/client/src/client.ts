@@ -37,6 +37,8 @@ import {
 import { Channel, type ChannelEnv, sigOpt, type UpdateHandler } from "./channel.js";
 import { ChannelNotFundedError, ClosedError, ResponderUsedError } from "./errors.js";
 import { channelNonce, randomNonceShare } from "./nonce.js";
+import { isRestorer, type RestoreOptions, type RestoreReport, restoreChannels } from "./restore.js";
+import { ChannelSynchronizer, type SyncOutcome } from "./sync.js";
 import { PersistingMachine } from "./persisting-machine.js";
 import { checkLedgerChannelAcc, checkLedgerChannelProposal } from "./proposal.js";
 import { ResponseRouter } from "./response-router.js";
@@ -60,6 +62,8 @@ export interface ClientOptions {
   readonly logger?: Logger;
   /** How long an update handler may take to use its responder (default 10 s). */
   readonly decisionTimeoutMs?: number;
+  /** How long a channel sync waits for the peer's answer (default 10 s). */
+  readonly syncTimeoutMs?: number;
 }
 
 /** Answers one incoming channel proposal; exactly one call of `accept` or `reject`. */
@@ -128,6 +132,8 @@ export class Client {
   readonly #router: ResponseRouter;
   readonly #unsubscribe: Unsubscribe;
   readonly #env: ChannelEnv;
+  readonly #sync: ChannelSynchronizer;
+  readonly #syncErrorCallbacks = new Set<(error: unknown) => void>();
   #earlyCount = 0;
   #openings = 0;
   #handlers: Handlers | undefined;
@@ -157,7 +163,18 @@ export class Client {
       onClosed: (ch) => {
         if (this.#channels.get(ch.idHex) === ch) this.#channels.delete(ch.idHex);
       },
+      onUpdateTimedOut: (ch) => this.#sync.syncInBackground(ch),
     };
+    this.#sync = new ChannelSynchronizer({
+      bus: opts.bus,
+      ownWire: opts.identity.address,
+      backend: opts.backend,
+      logger: this.#log,
+      supervisor: this.#supervisor,
+      closeSignal: this.#closeCtrl.signal,
+      timeoutMs: opts.syncTimeoutMs ?? 10_000,
+      onError: (e) => this.#syncFailed(e),
+    });
     this.#unsubscribe = opts.bus.subscribe(opts.identity.address, (env) => this.#dispatch(env));
   }
 
@@ -358,6 +375,7 @@ export class Client {
   #register(channel: Channel): void {
     if (this.#closed) return;
     this.#channels.set(channel.idHex, channel);
+    this.#sync.release(channel);
   }
 
   #openingDone(): void {
@@ -431,17 +449,14 @@ export class Client {
           this.#log.debug("dropping an answer for an unknown channel");
         return;
       }
-      case MessageType.ChannelSync:
-        this.#handleSync(env);
+      case MessageType.ChannelSync: {
+        const id = m.currentTx.state?.id;
+        this.#sync.receive(env as Envelope<typeof m>, id ? this.#channels.get(channelIdHex(id)) : undefined);
         return;
+      }
       default:
         this.#log.debug("ignoring a message", { type: m.type });
     }
-  }
-
-  /** Channel synchronisation (spec §4.9) is not implemented yet (issue 7); the request is logged. */
-  #handleSync(env: Envelope): void {
-    this.#log.info("ignoring a channel sync request (not implemented)", { peer: env.sender.toString() });
   }
 
   #buffer(env: Envelope): void {
@@ -546,6 +561,84 @@ export class Client {
       this.#log.warn("proposal handler failed", { reason });
       if (!used) await responder.reject(`proposal handler failed: ${reason}`);
     }
+  }
+
+  // ------------------------------------------------------------------------------------ sync, restore
+
+  /**
+   * Synchronises `channel` with its peer (spec §4.9): both exchange their phase and current
+   * transaction; a newer fully signed state is adopted (every signature verified), a half-finished
+   * update is completed or discarded on both sides. The client also syncs on its own after
+   * `restore` and whenever an update got no answer in time.
+   *
+   * @throws SyncConflictError if the peer holds a different state at the same version (the own
+   *   state is kept); SyncError for an unusable answer; RequestTimedOutError without an answer.
+   */
+  sync(channel: Channel, opts: CallOptions & { readonly timeoutMs?: number } = {}): Promise<SyncOutcome> {
+    this.#throwIfClosed();
+    return this.#sync.sync(channel, opts);
+  }
+
+  /**
+   * Calls `cb` with every rejected incoming sync (forged, foreign, conflicting) and every failed
+   * background sync. Returns an unsubscribe.
+   */
+  onSyncError(cb: (error: unknown) => void): () => void {
+    this.#syncErrorCallbacks.add(cb);
+    return () => this.#syncErrorCallbacks.delete(cb);
+  }
+
+  #syncFailed(error: unknown): void {
+    this.#log.warn("channel sync failed", { error: error instanceof Error ? error.message : String(error) });
+    for (const cb of this.#syncErrorCallbacks) {
+      try {
+        cb(error);
+      } catch {
+        // a failing listener must not stop the others
+      }
+    }
+  }
+
+  /**
+   * Restores every persisted channel (spec §4.10): rebuilt parents first, wallet usage counted,
+   * re-registered with the watcher, put into the client (`onNewChannel` is called for each), then
+   * synced with the peer; a channel restored in Funding finishes funding. Call after `handle`.
+   * Resuming failures (peer offline, funding failed) are reported per channel, not thrown.
+   *
+   * @throws ValidationError if no restorer is available.
+   */
+  async restore(opts: RestoreOptions = {}): Promise<RestoreReport> {
+    this.#throwIfClosed();
+    const restorer = opts.restorer ?? (isRestorer(this.#opts.persister) ? this.#opts.persister : undefined);
+    if (!restorer) throw new ValidationError("restore needs a Restorer (client persister or opts.restorer)");
+    const o = this.#opts;
+    return restoreChannels(
+      {
+        ownWire: o.identity.address,
+        persister: o.persister,
+        wallet: o.wallet,
+        backend: o.backend,
+        funder: o.funder,
+        logger: this.#log,
+        isOpen: (idHex) => this.#channels.has(idHex) || this.#openingIds.has(idHex),
+        newChannel: (machine, peers) => new Channel(this.#env, machine, peers),
+        register: (ch) => {
+          this.#register(ch);
+          for (const cb of this.#newChannelCallbacks) {
+            try {
+              cb(ch);
+            } catch (e) {
+              this.#log.warn("onNewChannel callback failed", {
+                error: e instanceof Error ? e.message : String(e),
+              });
+            }
+          }
+        },
+        sync: (ch, syncOpts) => this.#sync.sync(ch, syncOpts),
+      },
+      restorer,
+      opts,
+    );
   }
 
   // ------------------------------------------------------------------------------------ lifecycle

@@ -52,3 +52,33 @@ export class ClosedError extends PerunError {
     super(`${what} is closed`);
   }
 }
+
+/**
+ * A channel sync message (spec §4.9) was unusable: wrong channel, not from the channel's peer,
+ * malformed, or carrying a signature that does not verify. The channel's state did not change.
+ */
+export class SyncError extends PerunError {
+  constructor(
+    readonly channelId: string,
+    readonly reason: string,
+    opts: { cause?: unknown } = {},
+  ) {
+    super(`channel sync of ${channelId} failed: ${reason}`, { ...opts, details: { channelId, reason } });
+  }
+}
+
+/**
+ * The peer's sync carries a fully signed state at the same version as ours but with a different
+ * content (or a state we cannot reconcile). The channel keeps its own state; the conflict needs a
+ * dispute to resolve (both states are signed by both parties).
+ */
+export class SyncConflictError extends SyncError {
+  constructor(
+    channelId: string,
+    readonly ownVersion: bigint,
+    readonly peerVersion: bigint,
+    reason: string,
+  ) {
+    super(channelId, reason);
+  }
+}

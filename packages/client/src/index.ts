@@ -16,7 +16,14 @@ export {
   type ProposalHandler,
   type ProposalResponder,
 } from "./client.js";
-export { ChannelNotFundedError, ClosedError, ResponderUsedError, UpdateConflictError } from "./errors.js";
+export {
+  ChannelNotFundedError,
+  ClosedError,
+  ResponderUsedError,
+  SyncConflictError,
+  SyncError,
+  UpdateConflictError,
+} from "./errors.js";
 export { channelNonce, NONCE_SHARE_LENGTH, randomNonceShare } from "./nonce.js";
 export {
   checkLedgerChannelAcc,
@@ -25,3 +32,11 @@ export {
   ledgerChannelProposal,
   PROPOSAL_ID_LENGTH,
 } from "./proposal.js";
+export {
+  isRestorer,
+  parentsFirst,
+  type RestoredChannel,
+  type RestoreOptions,
+  type RestoreReport,
+} from "./restore.js";
+export { ownSyncMessage, type SyncOutcome } from "./sync.js";

@@ -76,6 +76,23 @@ export class PersistingMachine {
     await this.persister?.enabled(this.machine.source());
   }
 
+  /**
+   * Makes a fully signed newer state of the peer current (channel sync, Acting only): staged
+   * without the transition rules (every signature, the own included, is verified by `addSig`),
+   * then enabled — persisted at each step like a normal update.
+   */
+  async adopt(state: State, sigs: readonly Signature[]): Promise<void> {
+    this.machine.forceUpdate(state);
+    await this.persister?.staged(this.machine.source());
+    try {
+      for (const [i, sig] of sigs.entries()) await this.addSig(i, sig);
+    } catch (e) {
+      await this.discardUpdate();
+      throw e;
+    }
+    await this.enable();
+  }
+
   async setRegistering(): Promise<void> {
     this.machine.setRegistering();
     await this.persister?.phaseChanged(this.machine.source());

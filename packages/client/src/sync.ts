@@ -1,0 +1,353 @@
+/**
+ * Channel synchronisation (spec §4.9, which go-perun left unused): two peers exchange
+ * `ChannelSync{phase, currentTx}` and both apply the same rules to what they receive, so that no
+ * divergence survives a sync:
+ *
+ * - a fully signed newer state is adopted after every signature verified;
+ * - a different state at the same version is a {@link SyncConflictError} (own state kept);
+ * - a half-finished update (phase Signing, not fully signed) is completed if the peer enabled it,
+ *   and discarded otherwise — the peer discards its own the same way;
+ * - an interrupted opening (InitSigning) exchanges the version-0 signatures and enables.
+ *
+ * The message carries no request/reply flag, so the roles follow from timing: a sync that
+ * arrives while we wait for one of this channel is our answer; any other is a request, applied
+ * and answered with our (updated) sync. When our wait timed out, the next sync of that channel is
+ * taken as the late answer and not answered again, which prevents an endless exchange.
+ */
+import {
+  AbortError,
+  type Address,
+  abortable,
+  type CallOptions,
+  type ChannelBackend,
+  channelIdEquals,
+  channelIdHex,
+  Deferred,
+  type Logger,
+  Phase,
+  phaseName,
+  RequestTimedOutError,
+  type Signature,
+  type State,
+  stateEquals,
+  timeoutSignal,
+} from "@perun-ts/core";
+import { type Bus, type ChannelSyncMessage, type Envelope, MessageType } from "@perun-ts/wire";
+import type { Channel, ChannelAccess } from "./channel.js";
+import { ClosedError, SyncConflictError, SyncError } from "./errors.js";
+import type { PersistingMachine } from "./persisting-machine.js";
+import type { TaskSupervisor } from "./supervisor.js";
+
+/** What a sync did to the local channel. */
+export type SyncOutcome =
+  /** Both sides hold the same current state (nothing changed). */
+  | "in-sync"
+  /** A newer fully signed state of the peer became current. */
+  | "adopted"
+  /** A half-finished update was completed with the peer's signatures (or an interrupted opening). */
+  | "completed"
+  /** A half-finished update nobody completed was dropped. */
+  | "discarded"
+  /** The peer is behind; it adopts our state from our sync message. */
+  | "peer-behind"
+  /** Nothing to reconcile off-chain (e.g. the channel is in a dispute; the chain decides). */
+  | "ignored";
+
+/** Everything the synchroniser needs from its client. */
+export interface SyncEnv {
+  readonly bus: Bus;
+  readonly ownWire: Address;
+  readonly backend: ChannelBackend;
+  readonly logger: Logger;
+  readonly supervisor: TaskSupervisor;
+  /** Aborted when the client closes. */
+  readonly closeSignal: AbortSignal;
+  /** How long to wait for the peer's answer. */
+  readonly timeoutMs: number;
+  /** Receives every rejected incoming sync (hostile or conflicting) and failed background sync. */
+  readonly onError: (error: unknown) => void;
+}
+
+/** At most this many syncs of channels that are not (yet) open are kept. */
+const MAX_EARLY = 64;
+
+/** Builds our sync message: phase and current transaction (the staged v0 during the opening). */
+export function ownSyncMessage(m: PersistingMachine): ChannelSyncMessage | undefined {
+  const phase = m.phase;
+  const tx = phase === Phase.InitSigning ? m.staging : m.current;
+  if (!tx.state) return undefined;
+  return { type: MessageType.ChannelSync, phase, currentTx: tx };
+}
+
+/**
+ * Runs the sync protocol for the channels of one client. Incoming `ChannelSync` messages are
+ * handed to `receive`; `sync` runs the active side for one channel.
+ */
+export class ChannelSynchronizer {
+  readonly #env: SyncEnv;
+  readonly #waiters = new Map<string, Deferred<Envelope<ChannelSyncMessage>>>();
+  readonly #running = new Map<string, Promise<SyncOutcome>>();
+  /** Channels whose last wait timed out: their next incoming sync is that late answer. */
+  readonly #lateAnswer = new Set<string>();
+  readonly #early = new Map<string, Envelope<ChannelSyncMessage>[]>();
+  #earlyCount = 0;
+
+  constructor(env: SyncEnv) {
+    this.#env = env;
+  }
+
+  /**
+   * Synchronises `channel` with its peer: sends our sync, waits for the peer's (at most the
+   * configured timeout, or until `signal` aborts) and applies it. Concurrent calls for the same
+   * channel share one run.
+   *
+   * @throws SyncError/SyncConflictError if the peer's sync is unusable or conflicts;
+   *   RequestTimedOutError if no answer came in time; AbortError if `signal` aborts; ClosedError
+   *   once the client is closed.
+   */
+  sync(channel: Channel, opts: CallOptions & { readonly timeoutMs?: number } = {}): Promise<SyncOutcome> {
+    const key = channel.idHex;
+    const running = this.#running.get(key);
+    if (running) return running;
+    const run = this.#run(channel, opts.signal, opts.timeoutMs ?? this.#env.timeoutMs).finally(() => this.#running.delete(key));
+    this.#running.set(key, run);
+    return run;
+  }
+
+  async #run(channel: Channel, signal: AbortSignal | undefined, timeoutMs: number): Promise<SyncOutcome> {
+    const key = channel.idHex;
+    const answer = new Deferred<Envelope<ChannelSyncMessage>>();
+    this.#waiters.set(key, answer);
+    this.#lateAnswer.delete(key);
+    const stop = timeoutSignal(
+      timeoutMs,
+      signal ? AbortSignal.any([signal, this.#env.closeSignal]) : this.#env.closeSignal,
+    );
+    let sent = false;
+    try {
+      const msg = await channel.runLocked(async (a) => ownSyncMessage(a.machine), stop);
+      if (!msg) throw new SyncError(key, `nothing to sync in phase ${phaseName(channel.phase)}`);
+      await this.#publish(channel, msg, stop);
+      sent = true;
+      const env = await abortable(answer.promise, stop);
+      return await channel.runLocked((a) => this.#apply(channel, a, env), signal);
+    } catch (e) {
+      if (this.#env.closeSignal.aborted) throw new ClosedError("client");
+      if (stop.aborted && e instanceof AbortError && !signal?.aborted) {
+        if (sent) this.#lateAnswer.add(key);
+        throw new RequestTimedOutError(`no channel sync answer for ${key}`, { cause: e });
+      }
+      throw e;
+    } finally {
+      if (this.#waiters.get(key) === answer) this.#waiters.delete(key);
+    }
+  }
+
+  /** Starts a sync in the background; failures go to `onError`. */
+  syncInBackground(channel: Channel): void {
+    this.#env.supervisor.spawn("channel sync", async () => {
+      try {
+        await this.sync(channel);
+      } catch (e) {
+        if (!(e instanceof ClosedError)) this.#env.onError(e);
+      }
+    });
+  }
+
+  /**
+   * An incoming sync. `channel` is the open channel it names, if any; syncs of unknown channels
+   * are kept (bounded) until `release` is called for the channel (it may be restored or opened
+   * later).
+   */
+  receive(env: Envelope<ChannelSyncMessage>, channel: Channel | undefined): void {
+    const id = env.message.currentTx.state?.id;
+    if (!id) {
+      this.#env.onError(new SyncError("unknown", "sync message without a state"));
+      return;
+    }
+    const key = channelIdHex(id);
+    if (!channel) {
+      if (this.#earlyCount >= MAX_EARLY) {
+        this.#env.onError(new SyncError(key, "sync of an unknown channel dropped (buffer full)"));
+        return;
+      }
+      const list = this.#early.get(key) ?? [];
+      list.push(env);
+      this.#early.set(key, list);
+      this.#earlyCount++;
+      return;
+    }
+    const waiter = this.#waiters.get(key);
+    if (waiter && channel.peers[channel.peerIdx]?.equals(env.sender)) {
+      this.#waiters.delete(key);
+      waiter.resolve(env);
+      return;
+    }
+    const answer = !this.#lateAnswer.delete(key);
+    // Queue for the channel lock now, so requests are handled in arrival order.
+    const done = channel.runLocked(async (a) => {
+      let error: unknown;
+      try {
+        await this.#apply(channel, a, env);
+      } catch (e) {
+        error = e;
+      }
+      if (answer && channel.peers[channel.peerIdx]?.equals(env.sender)) {
+        const own = ownSyncMessage(a.machine);
+        if (own) await this.#publish(channel, own, timeoutSignal(this.#env.timeoutMs, this.#env.closeSignal));
+      }
+      if (error !== undefined) throw error;
+    });
+    this.#env.supervisor.spawn("answer channel sync", async () => {
+      try {
+        await done;
+      } catch (e) {
+        if (!(e instanceof ClosedError)) this.#env.onError(e);
+      }
+    });
+  }
+
+  /** Hands the syncs that arrived before `channel` was open to it (in arrival order). */
+  release(channel: Channel): void {
+    const list = this.#early.get(channel.idHex);
+    if (!list) return;
+    this.#early.delete(channel.idHex);
+    this.#earlyCount -= list.length;
+    for (const env of list) this.receive(env, channel);
+  }
+
+  async #publish(channel: Channel, message: ChannelSyncMessage, signal: AbortSignal): Promise<void> {
+    const recipient = channel.peers[channel.peerIdx] as Address;
+    await this.#env.bus.publish({ sender: this.#env.ownWire, recipient, message }, { signal });
+  }
+
+  /** Applies the peer's sync to the locked channel (the rules at the top of this module). */
+  async #apply(channel: Channel, a: ChannelAccess, env: Envelope<ChannelSyncMessage>): Promise<SyncOutcome> {
+    const key = channel.idHex;
+    const m = a.machine;
+    const { phase: peerPhase, currentTx: tx } = env.message;
+    const peerIdx = channel.peerIdx;
+    if (!channel.peers[peerIdx]?.equals(env.sender)) {
+      throw new SyncError(key, `sender ${env.sender.toString()} is not the peer of this channel`);
+    }
+    const state = tx.state;
+    if (!state) throw new SyncError(key, "sync message without a state");
+    if (!channelIdEquals(state.id, channel.id)) throw new SyncError(key, "the state belongs to another channel");
+    const n = channel.params.parts.length;
+    if (tx.sigs.length !== n) throw new SyncError(key, `${tx.sigs.length} signature slots for ${n} participants`);
+
+    if (peerPhase === Phase.InitSigning) {
+      if (state.version !== 0n) throw new SyncError(key, "an opening sync must carry version 0");
+      await this.#verifyPresent(channel, state, tx.sigs);
+      return this.#completeOpening(channel, a, state, tx.sigs);
+    }
+    if (peerPhase === Phase.Progressed && tx.sigs.every((s) => s === undefined)) {
+      return "ignored"; // an on-chain state: the adjudicator events carry it
+    }
+    const missing = tx.sigs.findIndex((s) => s === undefined);
+    if (missing >= 0) throw new SyncError(key, `signature ${missing} is missing`);
+    await this.#verifyPresent(channel, state, tx.sigs);
+
+    const phase = m.phase;
+    if (phase === Phase.InitActing) throw new SyncError(key, "channel has no state yet");
+    if (phase === Phase.InitSigning) {
+      if (state.version !== 0n) {
+        throw new SyncConflictError(key, 0n, state.version, "peer is past the opening we did not finish");
+      }
+      return this.#completeOpening(channel, a, state, tx.sigs);
+    }
+    const cur = m.current.state as State;
+    const vo = cur.version;
+    const vp = state.version;
+    if (vp < vo) {
+      if (m.phase === Phase.Signing) await m.discardUpdate();
+      return "peer-behind";
+    }
+    if (vp === vo) {
+      if (!stateEquals(state, cur)) {
+        throw new SyncConflictError(key, vo, vp, `a different fully signed state at version ${vp}`);
+      }
+      if (m.phase === Phase.Signing) {
+        await m.discardUpdate();
+        return "discarded";
+      }
+      return "in-sync";
+    }
+    // The peer holds a newer fully signed state (all signatures, ours included, verified).
+    if (phase !== Phase.Acting && phase !== Phase.Signing) {
+      if (phase === Phase.Funding) {
+        throw new SyncConflictError(key, vo, vp, "peer is ahead of a channel that is not funded here");
+      }
+      return "ignored"; // final or in a dispute: the chain decides
+    }
+    const from = cur;
+    const staged = m.staging.state;
+    if (phase === Phase.Signing && staged && stateEquals(staged, state)) {
+      await addMissing(m, tx.sigs);
+      await m.enable();
+      await a.afterEnable(from);
+      return "completed";
+    }
+    if (phase === Phase.Signing) await m.discardUpdate();
+    await m.adopt(state, tx.sigs as Signature[]);
+    await a.afterEnable(from);
+    return "adopted";
+  }
+
+  async #completeOpening(
+    channel: Channel,
+    a: ChannelAccess,
+    state: State,
+    sigs: readonly (Signature | undefined)[],
+  ): Promise<SyncOutcome> {
+    const m = a.machine;
+    const key = channel.idHex;
+    if (m.phase === Phase.InitSigning) {
+      const staged = m.staging.state as State;
+      if (!stateEquals(staged, state)) {
+        throw new SyncConflictError(key, 0n, 0n, "a different initial state");
+      }
+      await m.sig(); // the opening was agreed; our signature may not have been made before the crash
+      await addMissing(m, sigs);
+      if (m.staging.sigs.every((s) => s !== undefined)) {
+        await m.enableInit();
+        return "completed";
+      }
+      return "in-sync";
+    }
+    const cur = m.current.state;
+    if (cur && cur.version === 0n && !stateEquals(cur, state)) {
+      throw new SyncConflictError(key, 0n, 0n, "a different initial state");
+    }
+    return cur && cur.version > 0n ? "peer-behind" : "in-sync";
+  }
+
+  /** Verifies every present signature against its participant. */
+  async #verifyPresent(
+    channel: Channel,
+    state: State,
+    sigs: readonly (Signature | undefined)[],
+  ): Promise<void> {
+    const key = channel.idHex;
+    for (const [i, sig] of sigs.entries()) {
+      if (sig === undefined) continue;
+      if (sig.length !== this.#env.backend.signatureLength) {
+        throw new SyncError(key, `signature ${i} is malformed`);
+      }
+      let ok: boolean;
+      try {
+        ok = await this.#env.backend.verify(channel.params.parts[i] as Address, state, sig);
+      } catch (e) {
+        throw new SyncError(key, `signature ${i} is malformed`, { cause: e });
+      }
+      if (!ok) throw new SyncError(key, `signature ${i} is not participant ${i}'s signature on the state`);
+    }
+  }
+}
+
+/** Adds every signature the staging transaction still lacks (each is verified by the machine). */
+async function addMissing(m: PersistingMachine, sigs: readonly (Signature | undefined)[]): Promise<void> {
+  for (const [i, sig] of sigs.entries()) {
+    if (sig !== undefined && m.staging.sigs[i] === undefined) await m.addSig(i, sig);
+  }
+}
