@@ -71,6 +71,13 @@ export interface SyncEnv {
 /** At most this many syncs of channels that are not (yet) open are kept. */
 const MAX_EARLY = 64;
 
+/**
+ * At most this many unsolicited syncs of one channel are answered per second. An honest peer
+ * sends one per sync it runs; the limit stops an exchange that a spoofed or replayed sync could
+ * otherwise keep going between two clients that each take the other's message as a request.
+ */
+const MAX_ANSWERS_PER_SECOND = 3;
+
 /** Builds our sync message: phase and current transaction (the staged v0 during the opening). */
 export function ownSyncMessage(m: PersistingMachine): ChannelSyncMessage | undefined {
   const phase = m.phase;
@@ -90,6 +97,7 @@ export class ChannelSynchronizer {
   /** Channels whose last wait timed out: their next incoming sync is that late answer. */
   readonly #lateAnswer = new Set<string>();
   readonly #early = new Map<string, Envelope<ChannelSyncMessage>[]>();
+  readonly #answered = new Map<string, number[]>();
   #earlyCount = 0;
 
   constructor(env: SyncEnv) {
@@ -183,7 +191,7 @@ export class ChannelSynchronizer {
       waiter.resolve(env);
       return;
     }
-    const answer = !this.#lateAnswer.delete(key);
+    const answer = !this.#lateAnswer.delete(key) && this.#mayAnswer(key);
     // Queue for the channel lock now, so requests are handled in arrival order.
     const done = channel.runLocked(async (a) => {
       let error: unknown;
@@ -205,6 +213,19 @@ export class ChannelSynchronizer {
         if (!(e instanceof ClosedError)) this.#env.onError(e);
       }
     });
+  }
+
+  #mayAnswer(key: string): boolean {
+    const now = Date.now();
+    const recent = (this.#answered.get(key) ?? []).filter((t) => now - t < 1_000);
+    if (recent.length >= MAX_ANSWERS_PER_SECOND) {
+      this.#env.logger.warn("not answering a channel sync: too many in a second", { channel: key });
+      this.#answered.set(key, recent);
+      return false;
+    }
+    recent.push(now);
+    this.#answered.set(key, recent);
+    return true;
   }
 
   /** Hands the syncs that arrived before `channel` was open to it (in arrival order). */
