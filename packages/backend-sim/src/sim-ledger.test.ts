@@ -214,7 +214,7 @@ describe("SimLedger adjudicator rules", () => {
     const p = mkParams();
     const s1 = mkState(p, [[10n, 20n]], { version: 1n });
     const s2 = { ...s1, version: 2n };
-    await expectRule(ledger.conclude(p, s1, []), "not registered", "conclude");
+    await expectRule(ledger.conclude(p, s1, []), "invalid channel state", "conclude");
     const nl = mkParams({ ledger: false });
     await expectRule(ledger.conclude(nl, mkState(nl, [[1n, 1n]]), []), "not ledger");
     await expectRule(ledger.conclude(mkParams(), s1, []), "invalid params");
@@ -242,7 +242,7 @@ describe("SimLedger adjudicator rules", () => {
     ]);
     clock.advance(D);
     await expectRule(ledger.conclude(p, root, []), "subStates: too short");
-    await expectRule(ledger.conclude(p, root, [{ ...sub1, id: mkParams().id }]), "invalid subchannel id");
+    await expectRule(ledger.conclude(p, root, [{ ...sub1, id: mkParams().id }]), "invalid sub-channel id");
     await expectRule(ledger.conclude(p, root, [sub2]), "invalid channel state");
     expect(ledger.dispute(p.id)?.phase).toBe("dispute"); // nothing changed by the failures
     await ledger.conclude(p, root, [sub1]);
@@ -341,7 +341,7 @@ describe("SimLedger adjudicator rules", () => {
     await expectRule(prog(to([[5n, 95n]])), "participant 0 keeps at least 10", "progress");
     await expectRule(
       prog(to([[40n, 60n]], { allocation: { ...st1.allocation, assets: [assetB], balances: [[40n, 60n]] } })),
-      "assets[i] address mismatch",
+      "address[]: unequal item",
     );
     await expectRule(
       prog(
@@ -353,7 +353,7 @@ describe("SimLedger adjudicator rules", () => {
           },
         }),
       ),
-      "SubAlloc[]: unequal length",
+      "locked funds changed",
     );
     await expectRule(
       prog(

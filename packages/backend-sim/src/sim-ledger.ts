@@ -13,6 +13,7 @@ import {
   channelIdHex,
   cloneState,
   isNoApp,
+  lockedEqual,
   MAX_UINT64,
   numParts,
   type Params,
@@ -117,25 +118,6 @@ function concludableAt(d: DisputeRecord): bigint {
 function requireEqualUints(op: string, a: readonly bigint[], b: readonly bigint[], id: ChannelId): void {
   if (a.length !== b.length) fail(op, "uint256[]: unequal length", id);
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) fail(op, "uint256[]: unequal item", id);
-}
-
-function requireEqualSubAllocs(
-  op: string,
-  a: readonly SubAlloc[],
-  b: readonly SubAlloc[],
-  id: ChannelId,
-): void {
-  if (a.length !== b.length) fail(op, "SubAlloc[]: unequal length", id);
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as SubAlloc;
-    const y = b[i] as SubAlloc;
-    if (!channelIdEquals(x.id, y.id)) fail(op, "SubAlloc: unequal ID", id);
-    requireEqualUints(op, x.balances, y.balances, id);
-    if (x.indexMap.length !== y.indexMap.length) fail(op, "uint16[]: unequal length", id);
-    for (let k = 0; k < x.indexMap.length; k++) {
-      if (x.indexMap[k] !== y.indexMap[k]) fail(op, "uint16[]: unequal item", id);
-    }
-  }
 }
 
 /**
@@ -418,8 +400,8 @@ export class SimLedger {
     const now = this.clock.now();
     const key = idKey(state.id);
     const d = this.#disputes.get(key);
-    if (!d) fail(op, "not registered", state.id);
-    if (!stateEquals(d.state, state)) fail(op, "invalid channel state", state.id);
+    // One check on chain: an unregistered channel has a zero stored hash, which no state matches.
+    if (!d || !stateEquals(d.state, state)) fail(op, "invalid channel state", state.id);
     if (d.phase === "concluded") fail(op, "channel already concluded", state.id);
     const timeout =
       d.phase === "dispute" && d.hasApp
@@ -438,11 +420,10 @@ export class SimLedger {
       for (const sa of s.allocation.locked) {
         const sub = subStates[next++];
         if (!sub) fail(op, "subStates: too short", state.id);
-        if (!channelIdEquals(sa.id, sub.id)) fail(op, "invalid subchannel id", sub.id);
+        if (!channelIdEquals(sa.id, sub.id)) fail(op, "invalid sub-channel id", sub.id);
         const sk = idKey(sub.id);
         const sd = staged.get(sk) ?? this.#disputes.get(sk);
-        if (!sd) fail(op, "not registered", sub.id);
-        if (!stateEquals(sd.state, sub)) fail(op, "invalid channel state", sub.id);
+        if (!sd || !stateEquals(sd.state, sub)) fail(op, "invalid channel state", sub.id);
         if (sd.phase !== "concluded") {
           staged.set(sk, { ...sd, phase: "concluded" });
           events.push({
@@ -681,19 +662,23 @@ export class SimLedger {
     if (from.isFinal) fail(op, "cannot progress from final state", id);
     const a = from.allocation;
     const b = to.allocation;
-    if (a.balances.length !== b.balances.length) fail(op, "balances length mismatch", id);
-    if (a.assets.length !== b.assets.length) fail(op, "assets length mismatch", id);
-    requireEqualSubAllocs(op, a.locked, b.locked, id);
+    // Same order and reasons as the Adjudicator contract's progress checks.
+    if (a.assets.length !== b.assets.length) fail(op, "address[]: unequal length", id);
+    for (let i = 0; i < a.assets.length; i++) {
+      if (!(a.assets[i] as Asset).equals(b.assets[i] as Asset)) fail(op, "address[]: unequal item", id);
+    }
+    const nAssets = a.assets.length;
+    if (a.balances.length !== nAssets || b.balances.length !== nAssets)
+      fail(op, "balances length mismatch", id);
     const n = params.parts.length;
-    for (let i = 0; i < b.assets.length; i++) {
-      if (!(a.assets[i] as Asset).equals(b.assets[i] as Asset)) fail(op, "assets[i] address mismatch", id);
+    const sum = (r: readonly bigint[]) => r.reduce((x, y) => x + y, 0n);
+    for (let i = 0; i < nAssets; i++) {
       const oldRow = a.balances[i] ?? [];
       const newRow = b.balances[i] ?? [];
-      if (oldRow.length !== n) fail(op, "old balances length mismatch", id);
-      if (newRow.length !== n) fail(op, "new balances length mismatch", id);
-      const sum = (r: readonly bigint[]) => r.reduce((x, y) => x + y, 0n);
-      if (sum(oldRow) !== sum(newRow)) fail(op, "sum of balances mismatch", id);
+      if (oldRow.length !== n || newRow.length !== n) fail(op, "balances length mismatch", id);
+      if (sum(oldRow) !== sum(newRow)) fail(op, "sum of balances changed", id);
     }
+    if (!lockedEqual(a.locked, b.locked)) fail(op, "locked funds changed", id);
     try {
       params.app.validTransition(params, from, to, actorIdx);
     } catch (cause) {

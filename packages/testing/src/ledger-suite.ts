@@ -539,10 +539,10 @@ export function ledgerConformanceSuite(setup: LedgerSuiteSetup): void {
         expect(delta(await balances([0, 1], 1), before)).toEqual([[1n, 29n]]);
       });
 
-      it("withdrawing an unregistered non-final state fails: not registered", async () => {
+      it("withdrawing an unregistered non-final state fails: invalid channel state", async () => {
         const { params, s0 } = await openFunded([[10n, 20n]]);
         const s1 = await next(params, s0.state, [[15n, 15n]]);
-        await expectReason(party(0).adjudicator.withdraw(reqOf(s1, 0), new Map()), "not registered");
+        await expectReason(party(0).adjudicator.withdraw(reqOf(s1, 0), new Map()), "invalid channel state");
       });
 
       it("a second withdraw pays nothing more", async () => {
@@ -662,7 +662,7 @@ export function ledgerConformanceSuite(setup: LedgerSuiteSetup): void {
         );
         await expectReason(
           adj.progress(await progressReq(s1, bump(s1.state, [[30n, 71n]]), 0)),
-          "sum of balances mismatch",
+          "sum of balances changed",
         );
         await expectReason(
           adj.progress(await progressReq(s1, bump(s1.state, [[30n, 70n]]), 0, 1)),
