@@ -53,7 +53,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     switch (flag) {
       case "--signer": {
         const s = take();
-        if (s !== "noble" && s !== "native") throw new UsageError(`--signer must be noble or native, got "${s}"`);
+        if (s !== "noble" && s !== "native")
+          throw new UsageError(`--signer must be noble or native, got "${s}"`);
         signer = s;
         break;
       }

@@ -1,19 +1,22 @@
-import { SimAsset, SimChannelBackend, SimWallet } from "@perun-ts/backend-sim";
 import { type Channel, Client, ledgerChannelProposal } from "@perun-ts/client";
-import { type Account, type Address, AppRegistry, type State, transfer } from "@perun-ts/core";
+import { type Address, AppRegistry, type State, transfer } from "@perun-ts/core";
 import { LevelPersistRestorer } from "@perun-ts/persistence-level";
 import { LocalWatcher } from "@perun-ts/watcher";
 import { AddressBook, EnvelopeCodec, NetBus } from "@perun-ts/wire";
-import { type DepositRecord, ReplicatedSimLedger } from "./replicated-ledger.js";
-import { benchSecp256k1 } from "./signer.js";
+import { ethNodeChain, type NodeChain, simNodeChain } from "./node-chain.js";
+import type { DepositRecord } from "./replicated-ledger.js";
 import { msSince } from "./stats.js";
-import type { HeapResult, InitResult, PersistStats, RestoreResult, TimedResult, WorkerInit } from "./worker-protocol.js";
+import type {
+  HeapResult,
+  InitResult,
+  PersistStats,
+  RestoreResult,
+  TimedResult,
+  WorkerInit,
+} from "./worker-protocol.js";
 
 /** Balance of each side in every benchmark channel; updates move 1 unit, so it never runs out. */
 const CHANNEL_BALANCE = 1_000_000_000n;
-/** Enough ledger funds for any number of channels a benchmark opens. */
-const LEDGER_FUNDS = 10n ** 30n;
-const ASSET = new SimAsset(1n);
 /** Generous: the benchmarks measure, they do not test timeouts. */
 const CALL_TIMEOUT_MS = 600_000;
 
@@ -43,69 +46,43 @@ function payOne(ch: Channel): (s: State) => State {
 
 /**
  * One perun node of a benchmark, living in its own process: a `Client` with a NetBus on loopback
- * TCP, a durable `LevelPersistRestorer`, a `SimChannelBackend`/`SimWallet` on the configured
- * secp256k1, and a deposit-replicated `SimLedger`. It accepts every proposal and update.
+ * TCP and a `LevelPersistRestorer`, on the sim backend (configured secp256k1, deposit-replicated
+ * `SimLedger`) or on backend-eth against anvil. It accepts every proposal and update.
  */
 export class BenchNode {
-  readonly #init: WorkerInit;
-  readonly #ledger: ReplicatedSimLedger;
-  readonly #backend: SimChannelBackend;
-  readonly #wallet: SimWallet;
-  readonly #wire: Account;
-  readonly #participant: Account;
+  readonly #chain: NodeChain;
   readonly #book = new AddressBook();
   readonly #bus: NetBus;
   readonly #watcher: LocalWatcher;
   readonly #persister: LevelPersistRestorer;
   readonly #client: Client;
-  readonly #signerName: string;
   /** Channels this node proposed, in order (the ones it drives updates on). */
   readonly #proposed: Channel[] = [];
   #port = 0;
 
-  private constructor(
-    init: WorkerInit,
-    parts: {
-      ledger: ReplicatedSimLedger;
-      backend: SimChannelBackend;
-      wallet: SimWallet;
-      wire: Account;
-      participant: Account;
-      persister: LevelPersistRestorer;
-      signerName: string;
-      apps: AppRegistry;
-    },
-  ) {
-    this.#init = init;
-    this.#ledger = parts.ledger;
-    this.#backend = parts.backend;
-    this.#wallet = parts.wallet;
-    this.#wire = parts.wire;
-    this.#participant = parts.participant;
-    this.#persister = parts.persister;
-    this.#signerName = parts.signerName;
-    const backend = parts.backend;
+  private constructor(chain: NodeChain, persister: LevelPersistRestorer, apps: AppRegistry) {
+    this.#chain = chain;
+    this.#persister = persister;
     this.#bus = new NetBus({
-      identity: parts.wire,
-      verifySignature: (signer, data, sig) => backend.verifyData(signer, data, sig),
-      codec: new EnvelopeCodec({ backend, apps: parts.apps }),
+      identity: chain.wire,
+      verifySignature: chain.verifyData,
+      codec: new EnvelopeCodec({ backend: chain.backend, apps }),
       addressBook: this.#book,
     });
-    const adjudicator = parts.ledger.adjudicator();
-    this.#watcher = new LocalWatcher({ adjudicator, account: parts.participant });
+    this.#watcher = new LocalWatcher({ adjudicator: chain.adjudicator, account: chain.participant });
     this.#client = new Client({
-      identity: parts.wire,
+      identity: chain.wire,
       bus: this.#bus,
-      backend,
-      wallet: parts.wallet,
-      funder: parts.ledger.funder(),
-      adjudicator,
+      backend: chain.backend,
+      wallet: chain.wallet,
+      funder: chain.funder,
+      adjudicator: chain.adjudicator,
       watcher: this.#watcher,
-      apps: parts.apps,
-      persister: parts.persister,
+      apps,
+      persister,
       decisionTimeoutMs: CALL_TIMEOUT_MS,
     });
-    const participant = parts.participant.address;
+    const participant = chain.participant.address;
     this.#client.handle({
       onProposal: async (_proposal, responder) => {
         await responder.accept({ participant, signal: AbortSignal.timeout(CALL_TIMEOUT_MS) });
@@ -116,27 +93,16 @@ export class BenchNode {
     });
   }
 
-  /** Builds the node and starts listening; `sendDeposit` carries local deposits to the other nodes. */
+  /** Builds the node and starts listening; `sendDeposit` carries local sim deposits to the other nodes. */
   static async start(init: WorkerInit, sendDeposit: (d: DepositRecord) => void): Promise<BenchNode> {
-    const secp256k1 = benchSecp256k1(init.signer);
-    const backend = new SimChannelBackend({ secp256k1 });
-    const wallet = SimWallet.fromSeed(init.seed, { secp256k1 });
-    const wire = wallet.newAccount();
-    const participant = wallet.newAccount();
-    const ledger = new ReplicatedSimLedger({ backend, send: sendDeposit });
-    ledger.mint(participant.address, ASSET, LEDGER_FUNDS);
+    const chain = init.eth ? ethNodeChain(init.eth) : simNodeChain(init, sendDeposit);
     const apps = new AppRegistry();
-    const persister = await LevelPersistRestorer.open(init.dbDir, { backend, apps, durable: init.durable });
-    const node = new BenchNode(init, {
-      ledger,
-      backend,
-      wallet,
-      wire,
-      participant,
-      persister,
-      signerName: secp256k1.name,
+    const persister = await LevelPersistRestorer.open(init.dbDir, {
+      backend: chain.backend,
       apps,
+      durable: init.durable,
     });
+    const node = new BenchNode(chain, persister, apps);
     node.#port = await node.#listen();
     return node;
   }
@@ -149,33 +115,38 @@ export class BenchNode {
 
   info(): InitResult {
     return {
-      wire: this.#wire.address.bytes(),
-      participant: this.#participant.address.bytes(),
+      wire: this.#chain.wire.address.bytes(),
+      participant: this.#chain.participant.address.bytes(),
       port: this.#port,
-      signer: this.#signerName,
+      signer: this.#chain.signer,
     };
   }
 
   applyDeposit(d: DepositRecord): void {
-    this.#ledger.applyRemote(d);
+    if (!this.#chain.applyDeposit) throw new Error("deposits are replicated on the sim ledger only");
+    this.#chain.applyDeposit(d);
   }
 
   connect(peerWire: Uint8Array, port: number): void {
-    this.#book.set(this.#backend.decodeAddress(peerWire), { host: "127.0.0.1", port });
+    this.#book.set(this.#chain.backend.decodeAddress(peerWire), { host: "127.0.0.1", port });
   }
 
   /** Proposes `count` channels to the peer, `concurrency` at a time; times each open+fund. */
   async open(peerWire: Uint8Array, count: number, concurrency: number): Promise<TimedResult> {
-    const peer: Address = this.#backend.decodeAddress(peerWire);
+    const peer: Address = this.#chain.backend.decodeAddress(peerWire);
     const start = process.hrtime.bigint();
     const latenciesMs = await pool(count, concurrency, async () => {
       const t0 = process.hrtime.bigint();
       const ch = await this.#client.proposeChannel(
         ledgerChannelProposal({
           challengeDuration: 3600n,
-          participant: this.#participant.address,
-          initBals: { assets: [ASSET], balances: [[CHANNEL_BALANCE, CHANNEL_BALANCE]], locked: [] },
-          peers: [this.#wire.address, peer],
+          participant: this.#chain.participant.address,
+          initBals: {
+            assets: [this.#chain.asset],
+            balances: [[CHANNEL_BALANCE, CHANNEL_BALANCE]],
+            locked: [],
+          },
+          peers: [this.#chain.wire.address, peer],
         }),
         { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) },
       );
@@ -246,9 +217,5 @@ export class BenchNode {
     await this.#watcher.close();
     await this.#bus.close();
     await this.#persister.close();
-  }
-
-  get name(): string {
-    return this.#init.name;
   }
 }

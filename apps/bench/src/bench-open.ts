@@ -1,3 +1,11 @@
+import {
+  ANVIL_DEFAULT_MNEMONIC,
+  type AnvilInstance,
+  deployPerun,
+  deriveAccount,
+  EthChain,
+  startAnvil,
+} from "@perun-ts/backend-eth";
 import { type NodeOptions, startNodePair } from "./node-pair.js";
 import { notAvailable, type Row } from "./row.js";
 import type { Sizes } from "./sizes.js";
@@ -24,6 +32,50 @@ export async function openSimBench(opts: NodeOptions, sizes: Sizes): Promise<Row
     ];
   } finally {
     await pair.close();
+  }
+}
+
+/**
+ * `open` on anvil: backend-eth in both processes (ETH deposits through AssetHolderETH, one
+ * confirmation, 20 ms polling), contracts deployed fresh. Not available if anvil does not start.
+ */
+export async function openAnvilBench(opts: NodeOptions, sizes: Sizes): Promise<Row[]> {
+  const metric = "ledger channel, anvil: latency p50";
+  let anvil: AnvilInstance;
+  try {
+    anvil = await startAnvil();
+  } catch (e) {
+    return [
+      notAvailable("open", metric, `anvil did not start: ${e instanceof Error ? e.message : String(e)}`),
+    ];
+  }
+  try {
+    const chain = new EthChain({ client: anvil.rpcUrl, confirmations: 1, pollingIntervalMs: 20 });
+    const deployment = await deployPerun(chain, deriveAccount(ANVIL_DEFAULT_MNEMONIC, 0).txAccount);
+    const pair = await startNodePair(opts, {
+      rpcUrl: anvil.rpcUrl,
+      adjudicator: deployment.adjudicator.hex,
+      assetHolder: deployment.ethAsset.holder.hex,
+    });
+    try {
+      const { alice, bobInfo } = pair;
+      await alice.call("open", { peerWire: bobInfo.wire, count: 1, concurrency: 1 }); // warm-up
+      const count = Math.max(2, Math.round(sizes.open.count / 5));
+      const r = await alice.call("open", { peerWire: bobInfo.wire, count, concurrency: 1 });
+      return [
+        {
+          benchmark: "open",
+          metric,
+          value: quantile(r.latenciesMs, 0.5),
+          unit: "ms",
+          note: `${count} sequential opens, backend-eth (signer: noble), 2 deposit txs, 1 confirmation, 20 ms polling; p99 ${quantile(r.latenciesMs, 0.99).toFixed(1)} ms`,
+        },
+      ];
+    } finally {
+      await pair.close();
+    }
+  } finally {
+    await anvil.stop();
   }
 }
 

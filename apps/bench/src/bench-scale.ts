@@ -1,7 +1,7 @@
-import { WorkerHandle } from "./worker-handle.js";
 import { type NodeOptions, startNodePair } from "./node-pair.js";
 import type { Row } from "./row.js";
 import type { Sizes } from "./sizes.js";
+import { WorkerHandle } from "./worker-handle.js";
 
 const MB = 1024 * 1024;
 
@@ -18,7 +18,8 @@ export async function scaleBench(opts: NodeOptions, sizes: Sizes): Promise<Row[]
     const empty = await alice.call("heap", null);
     const opened = await alice.call("open", { peerWire: bobInfo.wire, count: channels, concurrency });
     const full = await alice.call("heap", null);
-    if (full.channels !== channels) throw new Error(`alice holds ${full.channels} channels, expected ${channels}`);
+    if (full.channels !== channels)
+      throw new Error(`alice holds ${full.channels} channels, expected ${channels}`);
     await alice.stop();
 
     const restarted = WorkerHandle.spawn("alice-restarted", { profileDir: opts.profileDir });
@@ -36,10 +37,12 @@ export async function scaleBench(opts: NodeOptions, sizes: Sizes): Promise<Row[]
       await restarted.stop();
     }
     if (restore.restored !== channels || restore.failed !== 0) {
-      throw new Error(`restored ${restore.restored} channels (${restore.failed} failed), expected ${channels}`);
+      throw new Error(
+        `restored ${restore.restored} channels (${restore.failed} failed), expected ${channels}`,
+      );
     }
     const b = "scale";
-    const per = (bytes: number) => `${((bytes / channels) / 1024).toFixed(2)} KiB/channel`;
+    const per = (bytes: number) => `${(bytes / channels / 1024).toFixed(2)} KiB/channel`;
     return [
       {
         benchmark: b,

@@ -5,7 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { type BenchArgs, type BenchmarkName, parseArgs, USAGE, UsageError } from "./args.js";
 import { gasBench } from "./bench-gas.js";
-import { openSimBench, openUnavailableRows } from "./bench-open.js";
+import { openAnvilBench, openSimBench, openUnavailableRows } from "./bench-open.js";
 import { scaleBench } from "./bench-scale.js";
 import { updateParBench, updateSeqBench } from "./bench-update.js";
 import { type CryptoCosts, cryptoBench } from "./crypto-bench.js";
@@ -17,7 +17,9 @@ import { FULL, QUICK } from "./sizes.js";
 /** Default location of the results: apps/bench/results/latest.json. */
 const DEFAULT_OUT = join(import.meta.dirname, "..", "results", "latest.json");
 
-async function runBenchmarks(args: BenchArgs): Promise<{ rows: Row[]; failures: string[]; signerUsed: string }> {
+async function runBenchmarks(
+  args: BenchArgs,
+): Promise<{ rows: Row[]; failures: string[]; signerUsed: string }> {
   const sizes = args.quick ? QUICK : FULL;
   const secp256k1 = benchSecp256k1(args.signer);
   const nodeOpts = { signer: args.signer, profileDir: args.profileDir };
@@ -58,7 +60,9 @@ async function runBenchmarks(args: BenchArgs): Promise<{ rows: Row[]; failures: 
         await run(b, () => updateParBench(nodeOpts, sizes, need(costs)));
         break;
       case "open":
-        await run(b, async () => [...(await openSimBench(nodeOpts, sizes)), ...openUnavailableRows()]);
+        await run(b, () => openSimBench(nodeOpts, sizes));
+        await run(b, () => openAnvilBench(nodeOpts, sizes));
+        rows.push(...openUnavailableRows());
         break;
       case "scale":
         await run(b, () => scaleBench(nodeOpts, sizes));

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { EthTarget } from "./node-chain.js";
 import type { SignerChoice } from "./signer.js";
 import { WorkerHandle } from "./worker-handle.js";
 import type { InitResult } from "./worker-protocol.js";
@@ -22,8 +23,14 @@ export interface NodePair {
   close(): Promise<void>;
 }
 
-/** Starts Alice and Bob with fresh durable LevelDB directories and connects them. */
-export async function startNodePair(opts: NodeOptions): Promise<NodePair> {
+/**
+ * Starts Alice and Bob with fresh durable LevelDB directories and connects them; on the sim backend,
+ * or on backend-eth when `eth` names a chain with the Perun contracts.
+ */
+export async function startNodePair(
+  opts: NodeOptions,
+  eth?: Omit<EthTarget, "accountIndex">,
+): Promise<NodePair> {
   const root = await mkdtemp(join(tmpdir(), "perun-bench-"));
   const aliceDbDir = join(root, "alice");
   const alice = WorkerHandle.spawn("alice", { profileDir: opts.profileDir });
@@ -36,13 +43,21 @@ export async function startNodePair(opts: NodeOptions): Promise<NodePair> {
   };
   try {
     const [aliceInfo, bobInfo] = await Promise.all([
-      alice.call("init", { name: "alice", seed: "bench alice", signer: opts.signer, dbDir: aliceDbDir, durable: true }),
+      alice.call("init", {
+        name: "alice",
+        seed: "bench alice",
+        signer: opts.signer,
+        dbDir: aliceDbDir,
+        durable: true,
+        ...(eth && { eth: { ...eth, accountIndex: 1 } }),
+      }),
       bob.call("init", {
         name: "bob",
         seed: "bench bob",
         signer: opts.signer,
         dbDir: join(root, "bob"),
         durable: true,
+        ...(eth && { eth: { ...eth, accountIndex: 3 } }),
       }),
     ]);
     await alice.call("connect", { peerWire: bobInfo.wire, port: bobInfo.port });

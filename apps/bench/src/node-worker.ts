@@ -14,26 +14,27 @@ async function run(): Promise<void> {
     if (!node) throw new Error("node not initialised");
     return node;
   };
-  const handlers: { [K in CommandName]: (args: WorkerCommands[K]["args"]) => Promise<WorkerCommands[K]["result"]> } =
-    {
-      init: async (init) => {
-        node = await BenchNode.start(init, (deposit) => send({ kind: "deposit", deposit }));
-        return node.info();
-      },
-      connect: async ({ peerWire, port }) => {
-        need().connect(peerWire, port);
-        return null;
-      },
-      open: ({ peerWire, count, concurrency }) => need().open(peerWire, count, concurrency),
-      update: ({ channels, perChannel, warmup }) => need().update(channels, perChannel, warmup),
-      heap: async () => need().heap(),
-      stats: async () => need().stats(),
-      restore: () => need().restore(),
-      shutdown: async () => {
-        await node?.shutdown();
-        return null;
-      },
-    };
+  const handlers: {
+    [K in CommandName]: (args: WorkerCommands[K]["args"]) => Promise<WorkerCommands[K]["result"]>;
+  } = {
+    init: async (init) => {
+      node = await BenchNode.start(init, (deposit) => send({ kind: "deposit", deposit }));
+      return node.info();
+    },
+    connect: async ({ peerWire, port }) => {
+      need().connect(peerWire, port);
+      return null;
+    },
+    open: ({ peerWire, count, concurrency }) => need().open(peerWire, count, concurrency),
+    update: ({ channels, perChannel, warmup }) => need().update(channels, perChannel, warmup),
+    heap: async () => need().heap(),
+    stats: async () => need().stats(),
+    restore: () => need().restore(),
+    shutdown: async () => {
+      await node?.shutdown();
+      return null;
+    },
+  };
   process.on("message", (raw: ParentMessage) => {
     if (raw.kind === "deposit") {
       try {

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { availableParallelism, cpus, loadavg, totalmem, type as osType, release } from "node:os";
+import { availableParallelism, cpus, loadavg, type as osType, release, totalmem } from "node:os";
 import type { Row } from "./row.js";
 
 /** The machine a run was measured on. */
@@ -30,7 +30,11 @@ export function machineInfo(): MachineInfo {
 /** The checked-out commit and whether tracked files differ from it; null outside a git checkout. */
 export function gitCommit(cwd: string): { readonly sha: string; readonly dirty: boolean } | null {
   try {
-    const sha = execFileSync("git", ["rev-parse", "HEAD"], { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const sha = execFileSync("git", ["rev-parse", "HEAD"], {
+      cwd,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
     const status = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
       cwd,
       encoding: "utf8",

@@ -2,7 +2,11 @@
 export interface Sizes {
   readonly cryptoRounds: number;
   readonly updateSeq: { readonly updates: number; readonly warmup: number };
-  readonly updatePar: { readonly channels: readonly number[]; readonly updatesTotal: number; readonly warmup: number };
+  readonly updatePar: {
+    readonly channels: readonly number[];
+    readonly updatesTotal: number;
+    readonly warmup: number;
+  };
   readonly open: { readonly count: number };
   readonly scale: { readonly channels: number; readonly concurrency: number };
 }

@@ -33,7 +33,12 @@ export class WorkerHandle {
   /** Forks `dist/node-worker.js`; `profileDir` turns on V8 CPU profiling of the process. */
   static spawn(name: string, opts: { readonly profileDir?: string | undefined } = {}): WorkerHandle {
     const execArgv = ["--expose-gc"];
-    if (opts.profileDir) execArgv.push("--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`);
+    if (opts.profileDir)
+      execArgv.push(
+        "--cpu-prof",
+        `--cpu-prof-dir=${opts.profileDir}`,
+        `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`,
+      );
     const child = fork(join(import.meta.dirname, "node-worker.js"), [], {
       execArgv,
       serialization: "advanced",

@@ -1,5 +1,6 @@
 // Messages between the orchestrator (main.ts) and the node processes (node-worker.ts), sent with
 // Node's "advanced" IPC serialization (structured clone: bigint and Uint8Array survive).
+import type { EthTarget } from "./node-chain.js";
 import type { DepositRecord } from "./replicated-ledger.js";
 import type { SignerChoice } from "./signer.js";
 
@@ -13,6 +14,8 @@ export interface WorkerInit {
   /** LevelDB directory of this node. */
   readonly dbDir: string;
   readonly durable: boolean;
+  /** Run on backend-eth against these contracts instead of the sim backend. */
+  readonly eth?: EthTarget;
 }
 
 export interface InitResult {
