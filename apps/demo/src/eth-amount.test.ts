@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "./errors.js";
-import { formatEth, parseEth, parsePositiveEth } from "./eth-amount.js";
+import { formatEth, formatEthRounded, parseEth, parsePositiveEth } from "./eth-amount.js";
 
 describe("ETH amounts", () => {
   it("parses decimal ETH into wei with 18 decimals", () => {
@@ -48,5 +48,14 @@ describe("ETH amounts", () => {
 
   it("rejects a zero payment", () => {
     expect(() => parsePositiveEth("0.0")).toThrow(/greater than 0/);
+  });
+});
+
+describe("formatEthRounded", () => {
+  it("rounds to 6 decimals and marks rounded values", () => {
+    expect(formatEthRounded(99_949_813_438_665_066_437n)).toBe("≈ 99.949813 ETH");
+    expect(formatEthRounded(99_949_813_538_665_066_437n)).toBe("≈ 99.949814 ETH");
+    expect(formatEthRounded(10n ** 18n)).toBe("1 ETH");
+    expect(formatEthRounded(427_646_471_723_464n)).toBe("≈ 0.000428 ETH");
   });
 });

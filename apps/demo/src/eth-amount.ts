@@ -38,3 +38,11 @@ export function formatEth(wei: bigint, unit = " ETH"): string {
   const frac = (abs % WEI_PER_ETH).toString().padStart(ETH_DECIMALS, "0").replace(/0+$/, "");
   return `${neg ? "-" : ""}${whole}${frac ? `.${frac}` : ""}${unit}`;
 }
+
+/** Like `formatEth`, rounded to `decimals` places ("≈ 99.949813 ETH" when rounding changed it). */
+export function formatEthRounded(wei: bigint, decimals = 6): string {
+  const unit = 10n ** BigInt(ETH_DECIMALS - decimals);
+  const half = unit / 2n;
+  const rounded = ((wei < 0n ? wei - half : wei + half) / unit) * unit;
+  return `${rounded === wei ? "" : "≈ "}${formatEth(rounded)}`;
+}

@@ -15,7 +15,7 @@ import { parsePeerFlag, type RawNodeConfig, readConfigFile, validateNodeConfig }
 export const USAGE = `perun — a payment-channel node and demo (perun-ts)
 
 usage:
-  perun [demo] [--backend sim] [--payments N]      run the scripted demo (default)
+  perun [demo] [--backend eth|sim] [--payments N]  run the scripted demo (default; eth = local anvil)
   perun node [--config FILE] [flags]               start a node with an interactive prompt
   perun <command> [args] (--config FILE | --data-dir DIR)
                                                    send one command to a running node
@@ -129,13 +129,9 @@ export async function runCli(argv: string[]): Promise<number> {
         backend: { type: "string" },
         payments: { type: "string" },
       });
-      const backend = values.backend ?? "sim";
-      if (backend !== "sim") {
-        throw new UsageError(
-          backend === "eth"
-            ? "the Ethereum demo is not available in this build yet; use --backend sim"
-            : `unknown backend "${backend}"`,
-        );
+      const backend = values.backend ?? "eth";
+      if (backend !== "sim" && backend !== "eth") {
+        throw new UsageError(`--backend must be sim or eth, got "${backend}"`);
       }
       const paymentsText = values.payments ?? "1000";
       if (!/^\d{1,7}$/.test(paymentsText) || Number(paymentsText) < 1) {

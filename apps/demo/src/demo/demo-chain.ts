@@ -20,7 +20,7 @@ export interface DemoChain {
   heldFor(channelId: string, address: string): Promise<bigint>;
   /** Moves chain time forward. */
   advanceTime(seconds: bigint): Promise<void>;
-  /** Gas spent by `address` so far, in wei, or undefined on a chain without gas. */
-  gasSpent(address: string): Promise<bigint | undefined>;
+  /** True if transactions cost gas (balances then fall short of the channel outcomes by the gas). */
+  readonly hasGas: boolean;
   close(): Promise<void>;
 }

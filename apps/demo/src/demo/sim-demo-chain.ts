@@ -38,7 +38,7 @@ export async function startSimDemoChain(): Promise<DemoChain> {
       const clock = running.clock as { advance?: (s: bigint) => void };
       clock.advance?.(seconds);
     },
-    gasSpent: async () => undefined,
+    hasGas: false,
     close: () => running.close(),
   };
 }

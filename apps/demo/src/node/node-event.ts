@@ -87,7 +87,8 @@ export function describeEvent(e: NodeEvent): string {
         return `on chain: ${e.peer}'s channel registered with the STALE version ${e.version} (latest is ${e.latest}); the watchtower refutes it`;
       }
       if (e.event === "registered") {
-        return `on chain: channel with ${e.peer} registered at version ${e.version}; challenge period ends at ledger time ${e.timeoutAt}`;
+        const until = e.timeoutAt === undefined ? "" : `; challenge period ends at chain time ${e.timeoutAt}`;
+        return `on chain: channel with ${e.peer} registered at version ${e.version}${until}`;
       }
       return `on chain: channel with ${e.peer} ${e.event} (version ${e.version})`;
     }

@@ -11,7 +11,14 @@ import {
   transfer,
 } from "@perun-ts/core";
 import { LocalWatcher } from "@perun-ts/watcher";
-import { AddressBook, EnvelopeCodec, type NetAddress, NetBus, netAddressToString } from "@perun-ts/wire";
+import {
+  AddressBook,
+  EnvelopeCodec,
+  MessageType,
+  type NetAddress,
+  NetBus,
+  netAddressToString,
+} from "@perun-ts/wire";
 import type { NodeConfig } from "../cli/node-config.js";
 import { errorLine, UsageError } from "../errors.js";
 import { formatEth } from "../eth-amount.js";
@@ -142,6 +149,11 @@ export class PerunNode {
     p: Parameters<Parameters<Client["handle"]>[0]["onProposal"]>[0],
     r: Parameters<Parameters<Client["handle"]>[0]["onProposal"]>[1],
   ): Promise<void> {
+    if (p.type !== MessageType.LedgerChannelProposal) {
+      this.#emit({ type: "warning", message: "rejected a sub-/virtual channel proposal (not supported)" });
+      await r.reject("this node only opens ledger payment channels");
+      return;
+    }
     const peer = this.#peerByAddress(p.peers[0] as Address);
     const row = p.initBals.balances[0] ?? [];
     const theirDeposit = row[0] ?? 0n;
@@ -204,7 +216,9 @@ export class PerunNode {
   }
 
   #onChainEvent(ch: Channel, ev: AdjudicatorEvent): void {
-    const at = (ev.timeout as { at?: unknown }).at;
+    // sim timeouts carry `at`, Ethereum ones `time` (both: chain time in seconds)
+    const t = ev.timeout as { at?: unknown; time?: unknown };
+    const at = t.at ?? t.time;
     this.#emit({
       type: "chain",
       peer: this.#peerName(ch),

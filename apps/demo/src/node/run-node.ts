@@ -5,6 +5,7 @@ import type { NodeConfig } from "../cli/node-config.js";
 import { errorLine, UsageError } from "../errors.js";
 import { type Command, parseCommand } from "./command.js";
 import { serveControlSocket } from "./control-socket.js";
+import { connectEthChain } from "./eth-chain.js";
 import type { NodeChain } from "./node-chain.js";
 import { PerunNode } from "./perun-node.js";
 import { Presenter } from "./presenter.js";
@@ -25,7 +26,15 @@ async function connectChain(cfg: NodeConfig): Promise<NodeChain> {
     if (!cfg.ledger) throw new UsageError("backend sim needs --ledger host:port");
     return connectSimChain(cfg.key, cfg.ledger);
   }
-  throw new UsageError("the eth backend is not available in this build yet; use --backend sim");
+  if (!cfg.rpcUrl || !cfg.adjudicator || !cfg.assetHolder) {
+    throw new UsageError("backend eth needs --rpc-url, --adjudicator and --asset-holder");
+  }
+  return connectEthChain({
+    key: cfg.key,
+    rpcUrl: cfg.rpcUrl,
+    adjudicator: cfg.adjudicator,
+    assetHolder: cfg.assetHolder,
+  });
 }
 
 /**
