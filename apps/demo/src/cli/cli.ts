@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { SimAccount } from "@perun-ts/backend-sim";
@@ -106,12 +107,7 @@ function dataDirFrom(flags: NodeFlags): string {
   if (!flags.config && !flags["data-dir"]) {
     throw new UsageError("which node? give --config FILE or --data-dir DIR of a running node");
   }
-  if (flags["data-dir"])
-    return validateNodeConfig({
-      key: `0x${"11".repeat(32)}`,
-      ledger: "127.0.0.1:1",
-      dataDir: flags["data-dir"],
-    }).dataDir;
+  if (flags["data-dir"]) return resolve(flags["data-dir"]);
   return nodeConfigFrom(flags).dataDir;
 }
 
