@@ -5,9 +5,11 @@ import { arbChannelState } from "@perun-ts/testing";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hashState, toEthParams, toEthState } from "./encoding.js";
+import { EthPrivateKeyAccount } from "./eth-account.js";
 import { EthAddress } from "./eth-address.js";
 import { EthAsset } from "./eth-asset.js";
 import { EthChannelBackend } from "./eth-channel-backend.js";
+import { testSigners } from "./signers.test-helper.js";
 import { startTestChain, type TestChain } from "./test-env.test-helper.js";
 
 const backend = new EthChannelBackend();
@@ -60,5 +62,26 @@ describe("encodings equal the contract's", () => {
       expect(r.ours.hash).toBe(r.hash);
     }
     expect(results.length).toBe(200);
+
+    // The same states signed by every secp256k1 implementation: identical bytes, and each
+    // implementation's backend verifies the other's signature.
+    const [[, first], ...others] = testSigners as [(typeof testSigners)[number], ...typeof testSigners];
+    const key = fc.sample(fc.uint8Array({ minLength: 32, maxLength: 32 }), {
+      seed,
+      numRuns: 1,
+    })[0] as Uint8Array;
+    key[0] = 1; // keep it below the curve order
+    const a = EthPrivateKeyAccount.fromSecretKey(key, { secp256k1: first });
+    for (const [, secp256k1] of others) {
+      const b = EthPrivateKeyAccount.fromSecretKey(key, { secp256k1 });
+      const verifyA = new EthChannelBackend({ secp256k1: first });
+      const verifyB = new EthChannelBackend({ secp256k1 });
+      for (const { state } of cases) {
+        const [sa, sb] = await Promise.all([backend.sign(a, state), backend.sign(b, state)]);
+        expect(toHex(sb)).toBe(toHex(sa));
+        expect(await verifyB.verify(a.address, state, sa)).toBe(true);
+        expect(await verifyA.verify(b.address, state, sb)).toBe(true);
+      }
+    }
   });
 });

@@ -1,11 +1,13 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { type Account, type Signature, ValidationError } from "@perun-ts/core";
+import { nobleSecp256k1, type Secp256k1 } from "@perun-ts/secp256k1";
 import { hexToBytes, type LocalAccount } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { bytesToHex0x } from "./encoding.js";
 import { EthAddress } from "./eth-address.js";
 import {
   addressOfSecretKey,
+  type EthSignerOptions,
   eip191Digest,
   isValidSecretKey,
   randomSecretKey,
@@ -27,21 +29,29 @@ export interface EthAccount extends Account {
 }
 
 /**
- * An account for a secp256k1 secret key. Channel signatures use raw noble on bytes (no hex
- * round-trips). The key lives in a private field and never appears in `toString`, JSON or `inspect`.
+ * An account for a secp256k1 secret key. Channel signatures are made on bytes (no hex round-trips)
+ * by a pluggable {@link Secp256k1} (default noble; `{ secp256k1 }` picks another, e.g. native). The
+ * key lives in a private field and never appears in `toString`, JSON or `inspect`.
  */
 export class EthPrivateKeyAccount implements EthAccount {
   readonly address: EthAddress;
   readonly #secretKey: Uint8Array;
+  readonly #secp256k1: Secp256k1;
   #txAccount: LocalAccount | undefined;
 
-  private constructor(secretKey: Uint8Array) {
+  private constructor(secretKey: Uint8Array, secp256k1: Secp256k1) {
     this.#secretKey = secretKey;
-    this.address = EthAddress.fromBytes(addressOfSecretKey(secretKey));
+    this.#secp256k1 = secp256k1;
+    this.address = EthAddress.fromBytes(addressOfSecretKey(secretKey, secp256k1));
+  }
+
+  /** The secp256k1 implementation this account signs with (`name` says which). */
+  get secp256k1(): Secp256k1 {
+    return this.#secp256k1;
   }
 
   /** An account for a 32-byte key (bytes or `0x` hex; copied); throws `ValidationError` if invalid. */
-  static fromSecretKey(secretKey: Uint8Array | string): EthPrivateKeyAccount {
+  static fromSecretKey(secretKey: Uint8Array | string, opts: EthSignerOptions = {}): EthPrivateKeyAccount {
     let key: Uint8Array;
     if (typeof secretKey === "string") {
       if (!/^(0x)?[0-9a-fA-F]{64}$/.test(secretKey))
@@ -52,20 +62,20 @@ export class EthPrivateKeyAccount implements EthAccount {
     }
     if (!isValidSecretKey(key))
       throw new ValidationError("not a valid secp256k1 secret key (32 bytes, 1..n-1)");
-    return new EthPrivateKeyAccount(key);
+    return new EthPrivateKeyAccount(key, opts.secp256k1 ?? nobleSecp256k1);
   }
 
   /** An account with a fresh random key. */
-  static random(): EthPrivateKeyAccount {
-    return new EthPrivateKeyAccount(randomSecretKey());
+  static random(opts: EthSignerOptions = {}): EthPrivateKeyAccount {
+    return new EthPrivateKeyAccount(randomSecretKey(), opts.secp256k1 ?? nobleSecp256k1);
   }
 
   async signData(data: Uint8Array): Promise<Signature> {
-    return signDigest(eip191Digest(keccak_256(data)), this.#secretKey);
+    return signDigest(eip191Digest(keccak_256(data)), this.#secretKey, this.#secp256k1);
   }
 
   async signHash(hash32: Uint8Array): Promise<Signature> {
-    return signDigest(eip191Digest(hash32), this.#secretKey);
+    return signDigest(eip191Digest(hash32), this.#secretKey, this.#secp256k1);
   }
 
   get txAccount(): LocalAccount {
@@ -88,7 +98,8 @@ export class EthPrivateKeyAccount implements EthAccount {
 
 /**
  * Adapts any viem `LocalAccount` (private key, HD, or a custom signer such as a hardware or remote
- * signer) to an `EthAccount`. Signs with `signMessage({ message: { raw: hash } })`.
+ * signer) to an `EthAccount`. Signs with `signMessage({ message: { raw: hash } })`, i.e. with the
+ * account's own crypto (a `Secp256k1` choice does not apply).
  */
 export class ViemAccountAdapter implements EthAccount {
   readonly address: EthAddress;

@@ -66,6 +66,11 @@ export class EthAddress implements Address {
     return bytesEqual(this.#raw, other.bytes());
   }
 
+  /** True if `bytes` are exactly this address's 20 bytes (no copy; for hot paths like `verify`). */
+  equalsBytes(bytes: Uint8Array): boolean {
+    return bytesEqual(this.#raw, bytes);
+  }
+
   compare(other: Address): number {
     return compareBytes(this.#raw, other instanceof EthAddress ? other.#raw : other.bytes());
   }

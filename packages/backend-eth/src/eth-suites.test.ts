@@ -8,21 +8,24 @@ import { EthAddress } from "./eth-address.js";
 import { EthAsset } from "./eth-asset.js";
 import { EthChannelBackend } from "./eth-channel-backend.js";
 import { EthWallet } from "./eth-wallet.js";
+import { testSigners } from "./signers.test-helper.js";
 
 const backend = new EthChannelBackend();
 const address = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => EthAddress.fromBytes(b));
 const asset = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => EthAsset.fromBytes(b));
 
-channelBackendSuite({
-  name: "EthChannelBackend",
-  backend,
-  newAccount: () => EthPrivateKeyAccount.random(),
-  address,
-  asset,
-  parallelSignatures: 64,
-  // the on-chain State has no app field: the app is bound through the channel id (params)
-  fieldsBoundById: ["app"],
-});
+for (const [name, secp256k1] of testSigners) {
+  channelBackendSuite({
+    name: `EthChannelBackend (${name} signer)`,
+    backend: new EthChannelBackend({ secp256k1 }),
+    newAccount: () => EthPrivateKeyAccount.random({ secp256k1 }),
+    address,
+    asset,
+    parallelSignatures: 64,
+    // the on-chain State has no app field: the app is bound through the channel id (params)
+    fieldsBoundById: ["app"],
+  });
+}
 
 const hdWallet = EthWallet.fromMnemonic(ANVIL_DEFAULT_MNEMONIC, { count: 2 });
 walletSuite({

@@ -1,8 +1,10 @@
 import { type Address, addressKey, PerunError, ValidationError, type Wallet } from "@perun-ts/core";
+import { nobleSecp256k1, type Secp256k1 } from "@perun-ts/secp256k1";
 import type { LocalAccount } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { type EthAccount, EthPrivateKeyAccount, ViemAccountAdapter } from "./eth-account.js";
 import { EthAddress } from "./eth-address.js";
+import type { EthSignerOptions } from "./signature.js";
 
 /** The wallet holds no account for the address. */
 export class UnknownAccountError extends PerunError {
@@ -41,29 +43,33 @@ export class EthWallet implements Wallet {
   readonly #accounts = new Map<string, EthAccount>();
   readonly #usage = new Map<string, number>();
   readonly #mnemonic: string | undefined;
+  readonly #secp256k1: Secp256k1;
   #nextIndex = 0;
 
-  constructor(opts: { mnemonic?: string } = {}) {
+  /** `secp256k1` signs for every key-based account the wallet creates (default noble). */
+  constructor(opts: { mnemonic?: string } & EthSignerOptions = {}) {
     this.#mnemonic = opts.mnemonic;
+    this.#secp256k1 = opts.secp256k1 ?? nobleSecp256k1;
   }
 
   /** A wallet holding the first `count` (default 1) BIP-44 accounts of `mnemonic`. */
-  static fromMnemonic(mnemonic: string, opts: { count?: number } = {}): EthWallet {
-    const w = new EthWallet({ mnemonic });
+  static fromMnemonic(mnemonic: string, opts: { count?: number } & EthSignerOptions = {}): EthWallet {
+    const w = new EthWallet({ mnemonic, ...(opts.secp256k1 ? { secp256k1: opts.secp256k1 } : {}) });
     for (let i = 0; i < (opts.count ?? 1); i++) w.newAccount();
     return w;
   }
 
   /** Adds the next account: derived from the mnemonic at m/44'/60'/0'/0/i, or random without one. */
   newAccount(): EthAccount {
-    if (this.#mnemonic === undefined) return this.addAccount(EthPrivateKeyAccount.random());
+    const opts = { secp256k1: this.#secp256k1 };
+    if (this.#mnemonic === undefined) return this.addAccount(EthPrivateKeyAccount.random(opts));
     const index = this.#nextIndex++;
-    return this.addAccount(deriveAccount(this.#mnemonic, index));
+    return this.addAccount(deriveAccount(this.#mnemonic, index, opts));
   }
 
   /** Adds an account for a secret key (bytes or hex); throws `ValidationError` for an invalid key. */
   importSecretKey(secretKey: Uint8Array | string): EthAccount {
-    return this.addAccount(EthPrivateKeyAccount.fromSecretKey(secretKey));
+    return this.addAccount(EthPrivateKeyAccount.fromSecretKey(secretKey, { secp256k1: this.#secp256k1 }));
   }
 
   /** Adds any viem `LocalAccount`. */
@@ -131,8 +137,12 @@ export class EthWallet implements Wallet {
   }
 }
 
-/** The account at m/44'/60'/0'/0/`index` of a BIP-39 mnemonic, signing with raw noble. */
-export function deriveAccount(mnemonic: string, index: number): EthPrivateKeyAccount {
+/** The account at m/44'/60'/0'/0/`index` of a BIP-39 mnemonic, signing with `opts.secp256k1` (default noble). */
+export function deriveAccount(
+  mnemonic: string,
+  index: number,
+  opts: EthSignerOptions = {},
+): EthPrivateKeyAccount {
   let hd: ReturnType<typeof mnemonicToAccount>;
   try {
     hd = mnemonicToAccount(mnemonic, { path: bip44Path(index) });
@@ -141,7 +151,7 @@ export function deriveAccount(mnemonic: string, index: number): EthPrivateKeyAcc
   }
   const key = hd.getHdKey().privateKey;
   if (!key) throw new ValidationError("mnemonic derivation yielded no private key");
-  const account = EthPrivateKeyAccount.fromSecretKey(key);
+  const account = EthPrivateKeyAccount.fromSecretKey(key, opts);
   if (!account.address.equals(EthAddress.fromHex(hd.address))) {
     throw new ValidationError("derived key does not match the derived address");
   }

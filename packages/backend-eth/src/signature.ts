@@ -1,13 +1,26 @@
-import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { bytesToNumberBE } from "@noble/curves/utils.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { SignatureError } from "@perun-ts/core";
+import {
+  isValidSecretKey as isValidSecp256k1SecretKey,
+  nobleSecp256k1,
+  publicKeyToAddress,
+  type Secp256k1,
+  Secp256k1Error,
+} from "@perun-ts/secp256k1";
 
 /** Length of an Ethereum signature: r (32) ‖ s (32) ‖ v (1), v ∈ {27, 28}. */
 export const ETH_SIGNATURE_LENGTH = 65;
 
-const CURVE_ORDER = secp256k1.Point.CURVE().n;
-const HALF_ORDER = CURVE_ORDER >> 1n;
+/** Options shared by everything that signs or verifies: which secp256k1 implementation to use. */
+export interface EthSignerOptions {
+  /**
+   * The secp256k1 implementation (default `nobleSecp256k1`, pure JS). Pass
+   * `selectSecp256k1({ prefer: "native", logger })` from @perun-ts/secp256k1 for libsecp256k1;
+   * every implementation produces the same bytes.
+   */
+  readonly secp256k1?: Secp256k1;
+}
+
 const PREFIX = new TextEncoder().encode("\x19Ethereum Signed Message:\n32");
 
 /** The EIP-191 personal-message digest of a 32-byte hash: keccak256("\x19Ethereum Signed Message:\n32" ‖ hash). */
@@ -19,52 +32,58 @@ export function eip191Digest(hash32: Uint8Array): Uint8Array {
   return keccak_256(buf);
 }
 
-/** Signs a digest as is (`prehash: false`): deterministic, low-s, r ‖ s ‖ v with v = 27/28. */
-export function signDigest(digest: Uint8Array, secretKey: Uint8Array): Uint8Array {
-  // noble's "recovered" format is recovery ‖ r ‖ s.
-  const rec = secp256k1.sign(digest, secretKey, { prehash: false, lowS: true, format: "recovered" });
-  const out = new Uint8Array(ETH_SIGNATURE_LENGTH);
-  out.set(rec.subarray(1), 0);
-  out[64] = (rec[0] as number) + 27;
-  return out;
+/** Signs a digest as is: deterministic, low-s, r ‖ s ‖ v with v = 27/28 (Ethereum's convention). */
+export function signDigest(
+  digest: Uint8Array,
+  secretKey: Uint8Array,
+  secp256k1: Secp256k1 = nobleSecp256k1,
+): Uint8Array {
+  const sig = secp256k1.sign(digest, secretKey);
+  sig[64] = (sig[64] as number) + 27;
+  return sig;
 }
 
 /**
  * The 20-byte address that signed `digest`. Throws `SignatureError` for what the contracts reject
  * as malformed: wrong length, r/s out of range, high s, v ∉ {27, 28}, r not on the curve.
  */
-export function recoverSigner(digest: Uint8Array, sig: Uint8Array): Uint8Array {
+export function recoverSigner(
+  digest: Uint8Array,
+  sig: Uint8Array,
+  secp256k1: Secp256k1 = nobleSecp256k1,
+): Uint8Array {
   if (!(sig instanceof Uint8Array)) throw new SignatureError("signature is not a byte array");
   if (sig.length !== ETH_SIGNATURE_LENGTH) {
     throw new SignatureError(`signature must be ${ETH_SIGNATURE_LENGTH} bytes, got ${sig.length}`);
   }
-  const r = bytesToNumberBE(sig.subarray(0, 32));
-  const s = bytesToNumberBE(sig.subarray(32, 64));
   const v = sig[64] as number;
-  if (r === 0n || r >= CURVE_ORDER) throw new SignatureError("signature r is out of range");
-  if (s === 0n || s >= CURVE_ORDER) throw new SignatureError("signature s is out of range");
-  if (s > HALF_ORDER) throw new SignatureError("signature s is in the upper half (non-canonical)");
   if (v !== 27 && v !== 28) throw new SignatureError(`signature v must be 27 or 28, got ${v}`);
-  let publicKey: Uint8Array;
+  const raw = sig.slice();
+  raw[64] = v - 27;
   try {
-    publicKey = new secp256k1.Signature(r, s, v - 27).recoverPublicKey(digest).toBytes(false);
+    return publicKeyToAddress(secp256k1.recover(digest, raw));
   } catch (cause) {
-    throw new SignatureError("signature does not recover to a public key", { cause });
+    if (cause instanceof Secp256k1Error) {
+      throw new SignatureError(cause.message, { cause, details: { reason: cause.reason } });
+    }
+    throw cause;
   }
-  return keccak_256(publicKey.subarray(1)).slice(12);
 }
 
 /** The address of a secret key (last 20 bytes of keccak256 of the uncompressed public key). */
-export function addressOfSecretKey(secretKey: Uint8Array): Uint8Array {
-  return keccak_256(secp256k1.getPublicKey(secretKey, false).subarray(1)).slice(12);
+export function addressOfSecretKey(secretKey: Uint8Array, secp256k1: Secp256k1 = nobleSecp256k1): Uint8Array {
+  return publicKeyToAddress(secp256k1.publicKey(secretKey));
 }
 
 /** True if `secretKey` is a valid secp256k1 secret key (32 bytes, 1..n-1). */
 export function isValidSecretKey(secretKey: Uint8Array): boolean {
-  return secretKey instanceof Uint8Array && secp256k1.utils.isValidSecretKey(secretKey);
+  return isValidSecp256k1SecretKey(secretKey);
 }
 
-/** A fresh random secret key from the platform CSPRNG. */
+/** A fresh random secret key from the platform CSPRNG (rejection-sampled into 1..n-1). */
 export function randomSecretKey(): Uint8Array {
-  return secp256k1.utils.randomSecretKey();
+  for (;;) {
+    const key = crypto.getRandomValues(new Uint8Array(32));
+    if (isValidSecp256k1SecretKey(key)) return key;
+  }
 }

@@ -18,14 +18,15 @@ import { EthAddress } from "./eth-address.js";
 import { EthAsset } from "./eth-asset.js";
 import { EthChannelBackend } from "./eth-channel-backend.js";
 import { eip191Digest } from "./signature.js";
+import { testSigners } from "./signers.test-helper.js";
 
 const hex = (b: Uint8Array) => `0x${toHex(b)}`;
 const key = (n: bigint) => bigintToFixedBytes(n, 32);
 
-describe("spec-eth §2.4 test vector", () => {
-  const backend = new EthChannelBackend();
-  const alice = EthPrivateKeyAccount.fromSecretKey(key(0x1002n));
-  const bob = EthPrivateKeyAccount.fromSecretKey(key(0x1003n));
+describe.each(testSigners)("spec-eth §2.4 test vector (%s signer)", (_name, secp256k1) => {
+  const backend = new EthChannelBackend({ secp256k1 });
+  const alice = EthPrivateKeyAccount.fromSecretKey(key(0x1002n), { secp256k1 });
+  const bob = EthPrivateKeyAccount.fromSecretKey(key(0x1003n), { secp256k1 });
   const params = Params.create(
     {
       challengeDuration: 3600n,
@@ -49,6 +50,11 @@ describe("spec-eth §2.4 test vector", () => {
     data: new Uint8Array(),
     isFinal: true,
   };
+
+  it("signs and verifies with the chosen implementation", () => {
+    expect(alice.secp256k1.name).toBe(secp256k1.name);
+    expect(backend.secp256k1.name).toBe(secp256k1.name);
+  });
 
   it("derives the addresses of the throw-away keys", () => {
     expect(alice.address.equals(EthAddress.fromHex("0x9B11740EA6d46b9176B1eBB69a1672BE9c2c63d8"))).toBe(true);
