@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { startAnvil } from "./anvil.js";
+import { anvilBinaryPath, type ModuleResolver, startAnvil } from "./anvil.js";
 import { EthChain } from "./chain.js";
+import { AnvilNotInstalledError } from "./errors.js";
 
 describe("startAnvil", () => {
   it("starts on a free port, answers JSON-RPC, and stops", async () => {
@@ -16,6 +17,25 @@ describe("startAnvil", () => {
       await Promise.all([a.stop(), b.stop()]);
       await a.stop(); // idempotent
     }
+  });
+
+  it("fails with AnvilNotInstalledError naming @foundry-rs/anvil when the package cannot be resolved", async () => {
+    const asked: string[] = [];
+    const missing: ModuleResolver = (specifier) => {
+      asked.push(specifier);
+      throw Object.assign(new Error(`Cannot find module '${specifier}'`), { code: "MODULE_NOT_FOUND" });
+    };
+    const err = await startAnvil({ resolveModule: missing }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(AnvilNotInstalledError);
+    expect((err as AnvilNotInstalledError).packageName).toBe("@foundry-rs/anvil");
+    expect((err as Error).message).toContain("@foundry-rs/anvil");
+    expect((err as Error).cause).toBeInstanceOf(Error);
+    expect(asked).toContain("@foundry-rs/anvil/package.json");
+    // the real resolver finds the installed binary (what the other tests run)
+    expect(anvilBinaryPath()).toMatch(/anvil(\.exe)?$/);
   });
 
   it("leaves no orphan when its parent process dies without cleanup", async () => {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { ChainNotReachableError } from "@perun-ts/core";
+import { AnvilNotInstalledError } from "./errors.js";
 
 /** The mnemonic of anvil's default accounts (10 accounts with 10,000 ETH each). Test use only. */
 export const ANVIL_DEFAULT_MNEMONIC = "test test test test test test test test test test test junk";
@@ -26,7 +27,18 @@ export interface AnvilOptions {
   readonly startTimeoutMs?: number;
   /** The process whose death also stops anvil; default this process. */
   readonly parentPid?: number;
+  /**
+   * Resolves a module specifier to a file path, like `require.resolve` (the default, relative to
+   * this package). Injectable so that a missing `@foundry-rs/anvil` can be simulated in tests.
+   */
+  readonly resolveModule?: ModuleResolver;
 }
+
+/** `require.resolve`-like: a module specifier (and optional base file) → absolute path; throws if absent. */
+export type ModuleResolver = (specifier: string, fromFile?: string) => string;
+
+const defaultResolver: ModuleResolver = (specifier, fromFile) =>
+  createRequire(fromFile ?? import.meta.url).resolve(specifier);
 
 /** A running anvil node. */
 export interface AnvilInstance {
@@ -39,18 +51,23 @@ export interface AnvilInstance {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Path of the anvil binary shipped in the `@foundry-rs/anvil-<platform>` registry package. */
-export function anvilBinaryPath(): string {
-  const require = createRequire(import.meta.url);
+/**
+ * Path of the anvil binary shipped in the `@foundry-rs/anvil-<platform>` registry package. Throws
+ * {@link AnvilNotInstalledError} if `@foundry-rs/anvil` (an optional peer dependency) is missing.
+ */
+export function anvilBinaryPath(resolve: ModuleResolver = defaultResolver): string {
   const platform = `${process.platform}-${process.arch === "x64" ? "amd64" : process.arch}`;
   const exe = process.platform === "win32" ? "anvil.exe" : "anvil";
   const name = `@foundry-rs/anvil-${platform}/bin/${exe}`;
   try {
-    return require.resolve(name);
+    return resolve(name);
   } catch {
     // pnpm keeps the platform package next to the wrapper, not at the top level
-    const wrapper = createRequire(require.resolve("@foundry-rs/anvil/package.json"));
-    return wrapper.resolve(name);
+    try {
+      return resolve(name, resolve("@foundry-rs/anvil/package.json"));
+    } catch (cause) {
+      throw new AnvilNotInstalledError({ cause });
+    }
   }
 }
 
@@ -72,7 +89,8 @@ function freePort(): Promise<number> {
 }
 
 /**
- * Spawns a private anvil node on a free port and resolves once it answers JSON-RPC (~0.1 s). The
+ * Spawns a private anvil node on a free port and resolves once it answers JSON-RPC (~0.1 s). Needs
+ * the optional peer dependency `@foundry-rs/anvil` (else {@link AnvilNotInstalledError}). The
  * node is killed by `stop()`, when this process exits, and — through a small watchdog — when this
  * process dies without running exit handlers, so a crashed test run leaves no orphan.
  *
@@ -83,7 +101,7 @@ function freePort(): Promise<number> {
  * ```
  */
 export async function startAnvil(opts: AnvilOptions = {}): Promise<AnvilInstance> {
-  const binary = opts.binary ?? anvilBinaryPath();
+  const binary = opts.binary ?? anvilBinaryPath(opts.resolveModule);
   const chainId = opts.chainId ?? 31337;
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {

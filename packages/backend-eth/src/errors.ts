@@ -19,3 +19,18 @@ export class TxFailedError extends PerunError {
 
 /** Data read from the chain (calldata, logs) did not have the expected form. */
 export class ChainDataError extends PerunError {}
+
+/**
+ * `startAnvil()` found no anvil binary: the optional peer dependency `@foundry-rs/anvil` (with its
+ * platform package) is not installed. Install it (`pnpm add -D @foundry-rs/anvil`) or pass `binary`.
+ */
+export class AnvilNotInstalledError extends PerunError {
+  readonly packageName = "@foundry-rs/anvil";
+
+  constructor(opts: { cause?: unknown } = {}) {
+    super(
+      "the anvil binary was not found: install the optional peer dependency @foundry-rs/anvil (e.g. `pnpm add -D @foundry-rs/anvil`) or pass `binary` to startAnvil()",
+      { details: { package: "@foundry-rs/anvil" }, cause: opts.cause },
+    );
+  }
+}
