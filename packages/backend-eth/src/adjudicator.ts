@@ -22,7 +22,7 @@ import { TxFailedError } from "./errors.js";
 import type { EthAccount } from "./eth-account.js";
 import { EthAddress } from "./eth-address.js";
 import { EthAsset } from "./eth-asset.js";
-import { ChannelUpdateSubscription, DisputePhase } from "./subscription.js";
+import { ChannelUpdateSubscription, DisputePhase, type KnownStateLookup } from "./subscription.js";
 
 /** Options of an {@link EthAdjudicator}. */
 export interface EthAdjudicatorOptions {
@@ -42,6 +42,10 @@ export interface EthAdjudicatorOptions {
   readonly maxLogRange?: bigint;
   /** Resolves the app of states rebuilt from chain data; default {@link opaqueAppResolver}. */
   readonly resolveApp?: EthAppResolver;
+  /** Locally known states, for updates whose calldata cannot be decoded (see {@link KnownStateLookup}). */
+  readonly knownStates?: KnownStateLookup;
+  /** Use `debug_traceTransaction` for calls through other contracts; default true. */
+  readonly traceCalls?: boolean;
   readonly logger?: Logger;
 }
 
@@ -136,6 +140,8 @@ export class EthAdjudicator implements Adjudicator {
       startBlock: this.#o.startBlock ?? 0n,
       maxLogRange: this.#o.maxLogRange ?? 10_000n,
       resolveApp: this.#o.resolveApp ?? opaqueAppResolver,
+      ...(this.#o.knownStates ? { knownStates: this.#o.knownStates } : {}),
+      ...(this.#o.traceCalls === undefined ? {} : { traceCalls: this.#o.traceCalls }),
       logger: this.#logger,
     });
   }

@@ -92,3 +92,33 @@ export function decodeUpdateCalldata(input: Hex, id: Uint8Array, resolve: EthApp
   }
   throw new ChainDataError(`unexpected Adjudicator call ${decoded.functionName}`);
 }
+
+/** One frame of a `debug_traceTransaction` call trace (`callTracer`): a call and its sub-calls. */
+export interface CallFrame {
+  readonly type?: string;
+  readonly to?: string;
+  readonly input?: string;
+  readonly error?: string;
+  readonly calls?: readonly CallFrame[];
+}
+
+/**
+ * The inputs of every successful call to `adjudicator` inside a call trace, in execution order
+ * (depth first). Reverted frames (and everything below them) are skipped: their effects, events
+ * included, were undone.
+ */
+export function adjudicatorCallInputs(trace: CallFrame, adjudicator: EthAddress): Hex[] {
+  const out: Hex[] = [];
+  const walk = (f: CallFrame): void => {
+    if (f.error !== undefined) return;
+    const to = typeof f.to === "string" ? f.to.toLowerCase() : "";
+    // DELEGATECALL/STATICCALL run no Adjudicator state change under the Adjudicator's address
+    const isCall = f.type === undefined || f.type === "CALL";
+    if (isCall && to === adjudicator.hex && typeof f.input === "string" && /^0x[0-9a-fA-F]*$/.test(f.input)) {
+      out.push(f.input as Hex);
+    }
+    for (const c of Array.isArray(f.calls) ? f.calls : []) walk(c);
+  };
+  walk(trace);
+  return out;
+}

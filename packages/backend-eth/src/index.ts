@@ -7,7 +7,15 @@ export * from "./abi-types.js";
 export * from "./adjudicator.js";
 export * from "./anvil.js";
 export * from "./block-timeout.js";
-export { decodeUpdateCalldata, type EthAppResolver, fromEthState, opaqueAppResolver } from "./calldata.js";
+export {
+  adjudicatorCallInputs,
+  type CallFrame,
+  type DecodedUpdate,
+  decodeUpdateCalldata,
+  type EthAppResolver,
+  fromEthState,
+  opaqueAppResolver,
+} from "./calldata.js";
 export * from "./chain.js";
 export * from "./deploy.js";
 export * from "./depositor.js";

@@ -2,14 +2,25 @@ import { adjudicatorAbi } from "@perun-ts/contracts";
 import {
   type AdjudicatorEvent,
   type AdjudicatorSubscription,
+  ChainNotReachableError,
   type ChannelId,
   channelIdHex,
   type Logger,
+  noApp,
+  type State,
+  toHex,
 } from "@perun-ts/core";
 import { getAbiItem, type Hex } from "viem";
 import { BlockTimeout } from "./block-timeout.js";
-import { decodeUpdateCalldata, type EthAppResolver } from "./calldata.js";
+import {
+  adjudicatorCallInputs,
+  type CallFrame,
+  type DecodedUpdate,
+  decodeUpdateCalldata,
+  type EthAppResolver,
+} from "./calldata.js";
 import type { BlockHead, EthChain } from "./chain.js";
+import { hashState } from "./encoding.js";
 import type { EthAddress } from "./eth-address.js";
 
 const CHANNEL_UPDATE = getAbiItem({ abi: adjudicatorAbi, name: "ChannelUpdate" });
@@ -26,6 +37,32 @@ export interface ChannelUpdateLog {
   readonly blockNumber: bigint;
 }
 
+/** A state the local side knows (signed or proposed), with the signatures it holds, if any. */
+export interface KnownState {
+  readonly state: State;
+  readonly sigs?: readonly Uint8Array[];
+}
+
+/**
+ * Looks up a locally known state of channel `id` with exactly `version` (e.g. from the client's
+ * channel or the watcher's store). Used when a `ChannelUpdate` cannot be rebuilt from calldata.
+ */
+export type KnownStateLookup = (
+  id: ChannelId,
+  version: bigint,
+) => KnownState | undefined | Promise<KnownState | undefined>;
+
+/**
+ * Marks an event whose state could not be rebuilt: the call came through another contract, the
+ * node offers no call traces, and no locally known state matches. `version` and `timeout` are the
+ * chain's; `state` is only a placeholder (id and version; empty allocation and data) and `sigs` is
+ * empty. Consumers that need the state must check this flag. Such events are delivered, never
+ * dropped, so that a watcher still refutes an outdated registration.
+ */
+export interface StateUnknown {
+  readonly stateUnknown: true;
+}
+
 /** Options of {@link ChannelUpdateSubscription}. */
 export interface SubscriptionOptions {
   readonly chain: EthChain;
@@ -36,6 +73,13 @@ export interface SubscriptionOptions {
   /** Largest block range of one `eth_getLogs` call. */
   readonly maxLogRange: bigint;
   readonly resolveApp: EthAppResolver;
+  /** States known locally, for updates whose calldata cannot be decoded. */
+  readonly knownStates?: KnownStateLookup;
+  /**
+   * Ask the node for a call trace (`debug_traceTransaction`, `callTracer`) when a transaction did
+   * not call the Adjudicator directly; default true. Nodes without the debug API are skipped.
+   */
+  readonly traceCalls?: boolean;
   readonly logger: Logger;
 }
 
@@ -47,8 +91,10 @@ const REORG_RESCAN = 128n;
  * new one. A log counts once it has the chain's confirmation depth, so logs removed by a reorg
  * within that depth are never delivered; a deeper reorg is detected by the block hash, logged, and
  * rescanned. Duplicates (same version, phase and timeout, e.g. `conclude` logs the root twice) are
- * delivered once. Registered/progressed states are rebuilt from the emitting transaction's calldata.
- * Works over HTTP and WebSocket transports (it polls).
+ * delivered once. Registered/progressed states are rebuilt from the emitting transaction's calldata;
+ * for a call through another contract (multisig, forwarder) from the node's call trace, else from
+ * {@link KnownStateLookup}, else the event is delivered marked {@link StateUnknown}. Works over HTTP
+ * and WebSocket transports (it polls).
  */
 export class ChannelUpdateSubscription implements AdjudicatorSubscription {
   readonly #o: SubscriptionOptions;
@@ -60,6 +106,8 @@ export class ChannelUpdateSubscription implements AdjudicatorSubscription {
   #scannedTo = -1n;
   #scannedHash: Hex | undefined;
   #lastHead: BlockHead | undefined;
+  /** Scanned logs whose events are not built yet (in order). */
+  readonly #pending: ChannelUpdateLog[] = [];
   #loop: Promise<void> | undefined;
 
   private constructor(o: SubscriptionOptions) {
@@ -75,8 +123,7 @@ export class ChannelUpdateSubscription implements AdjudicatorSubscription {
     const latest = past[past.length - 1];
     for (const l of past) s.#seen.add(keyOf(l));
     if (latest) {
-      const ev = await s.#toEvent(latest);
-      if (ev) s.#push(ev);
+      s.#push(await s.#toEvent(latest));
     }
     s.#loop = s.#run();
     return s;
@@ -126,13 +173,16 @@ export class ChannelUpdateSubscription implements AdjudicatorSubscription {
         if (this.#lastHead && head.hash === this.#lastHead.hash) continue;
         this.#lastHead = head;
         await this.#checkReorg(head);
-        const logs = await this.#scan(chain.confirmedNumber(head), head);
-        for (const l of logs) {
+        this.#pending.push(...(await this.#scan(chain.confirmedNumber(head), head)));
+        // a log leaves the queue only once its event is built: a failed RPC retries it next round
+        for (let l = this.#pending[0]; l !== undefined; l = this.#pending[0]) {
           const key = keyOf(l);
-          if (this.#seen.has(key)) continue;
-          this.#seen.add(key);
-          const ev = await this.#toEvent(l);
-          if (ev) this.#push(ev);
+          if (!this.#seen.has(key)) {
+            const ev = await this.#toEvent(l);
+            this.#seen.add(key);
+            this.#push(ev);
+          }
+          this.#pending.shift();
         }
       } catch (err) {
         if (signal.aborted) return;
@@ -210,31 +260,109 @@ export class ChannelUpdateSubscription implements AdjudicatorSubscription {
     return out;
   }
 
-  async #toEvent(l: ChannelUpdateLog): Promise<AdjudicatorEvent | undefined> {
-    const { chain, id, resolveApp, logger } = this.#o;
+  async #toEvent(l: ChannelUpdateLog): Promise<AdjudicatorEvent> {
+    const { chain, id, logger } = this.#o;
     const base = { id, version: l.version, timeout: new BlockTimeout(chain, l.timeout) };
     if (l.phase === DisputePhase.CONCLUDED) return { type: "concluded", ...base };
+    const kind = l.phase === DisputePhase.DISPUTE ? "register" : "progress";
+    const d = (await this.#fromCalldata(l, kind)) ?? (await this.#fromKnown(l, kind));
+    if (d?.kind === "register") return { type: "registered", ...base, state: d.state, sigs: d.sigs };
+    if (d?.kind === "progress") return { type: "progressed", ...base, state: d.state, actorIdx: d.actorIdx };
+    // not silent: the event is delivered (a watcher needs its version), marked as state-unknown
+    logger.warn("cannot rebuild the state of a channel update; delivering it with the state unknown", {
+      id: channelIdHex(id),
+      tx: l.txHash,
+      version: String(l.version),
+    });
+    const state: State = {
+      id,
+      version: l.version,
+      app: noApp,
+      allocation: { assets: [], balances: [], locked: [] },
+      data: new Uint8Array(),
+      isFinal: false,
+    };
+    const unknown: StateUnknown = { stateUnknown: true };
+    return kind === "register"
+      ? { type: "registered", ...base, state, sigs: [], ...unknown }
+      : { type: "progressed", ...base, state, actorIdx: -1, ...unknown };
+  }
+
+  /** The update from the transaction's own input, or from the Adjudicator calls in its trace. */
+  async #fromCalldata(l: ChannelUpdateLog, kind: DecodedUpdate["kind"]): Promise<DecodedUpdate | undefined> {
+    const { chain, id, resolveApp, adjudicator, logger } = this.#o;
+    const matches = (input: Hex): DecodedUpdate | undefined => {
+      try {
+        const d = decodeUpdateCalldata(input, id, resolveApp);
+        return d.kind === kind && d.state.version === l.version ? d : undefined;
+      } catch {
+        return undefined;
+      }
+    };
     try {
       const tx = await chain.rpc("eth_getTransactionByHash", () =>
         chain.client.getTransaction({ hash: l.txHash }),
       );
-      const d = decodeUpdateCalldata(tx.input, id, resolveApp);
-      if (l.phase === DisputePhase.DISPUTE && d.kind === "register") {
-        return { type: "registered", ...base, state: d.state, sigs: d.sigs };
+      if (tx.to?.toLowerCase() === adjudicator.hex) {
+        const direct = matches(tx.input);
+        if (direct) return direct;
       }
-      if (l.phase === DisputePhase.FORCEEXEC && d.kind === "progress") {
-        return { type: "progressed", ...base, state: d.state, actorIdx: d.actorIdx };
-      }
-      throw new Error(`phase ${l.phase} emitted by a ${d.kind} call`);
+      if (this.#o.traceCalls === false) return undefined;
+      const trace = await chain.rpc("debug_traceTransaction", () =>
+        chain.client.request({
+          method: "debug_traceTransaction",
+          params: [l.txHash, { tracer: "callTracer" }],
+        } as never),
+      );
+      // the last matching call: it emitted the event that counts (a later one supersedes an earlier)
+      const found = adjudicatorCallInputs(trace as CallFrame, adjudicator)
+        .map(matches)
+        .filter((d) => d !== undefined);
+      return found[found.length - 1];
     } catch (err) {
-      // not silent: the event is reported, but it cannot be turned into a state
-      logger.warn("cannot rebuild the state of a channel update", {
-        id: channelIdHex(id),
-        tx: l.txHash,
-        error: String(err),
-      });
+      if (err instanceof ChainNotReachableError) throw err;
+      logger.debug("no call data for a channel update", { tx: l.txHash, error: String(err) });
       return undefined;
     }
+  }
+
+  /**
+   * A locally known state of the event's version. Checked against the on-chain state hash when the
+   * dispute record (at the event's block) still holds that version.
+   */
+  async #fromKnown(l: ChannelUpdateLog, kind: DecodedUpdate["kind"]): Promise<DecodedUpdate | undefined> {
+    const { chain, id, adjudicator, knownStates, logger } = this.#o;
+    if (!knownStates) return undefined;
+    let known: KnownState | undefined;
+    try {
+      known = await knownStates(id, l.version);
+    } catch (err) {
+      logger.warn("known-state lookup failed", { id: channelIdHex(id), error: String(err) });
+      return undefined;
+    }
+    if (!known || known.state.version !== l.version) return undefined;
+    try {
+      const record = await chain.rpc("disputes", () =>
+        chain.client.readContract({
+          address: adjudicator.hex,
+          abi: adjudicatorAbi,
+          functionName: "disputes",
+          args: [channelIdHex(id) as Hex],
+          blockNumber: l.blockNumber,
+        }),
+      );
+      const [, , version, , , stateHash] = record;
+      if (version === l.version && stateHash !== `0x${toHex(hashState(known.state))}`) {
+        logger.warn("known state differs from the registered one; not used", { id: channelIdHex(id) });
+        return undefined;
+      }
+    } catch (err) {
+      // e.g. a pruned node without the historical state: the version match has to do
+      logger.debug("cannot check the known state's hash", { id: channelIdHex(id), error: String(err) });
+    }
+    return kind === "register"
+      ? { kind, state: known.state, sigs: [...(known.sigs ?? [])] }
+      : { kind, state: known.state, actorIdx: -1 };
   }
 }
 
