@@ -7,6 +7,7 @@ import { ethNodeChain, type NodeChain, simNodeChain } from "./node-chain.js";
 import type { DepositRecord } from "./replicated-ledger.js";
 import { msSince } from "./stats.js";
 import type {
+  CpuResult,
   HeapResult,
   InitResult,
   PersistStats,
@@ -95,7 +96,7 @@ export class BenchNode {
 
   /** Builds the node and starts listening; `sendDeposit` carries local sim deposits to the other nodes. */
   static async start(init: WorkerInit, sendDeposit: (d: DepositRecord) => void): Promise<BenchNode> {
-    const chain = init.eth ? ethNodeChain(init.eth) : simNodeChain(init, sendDeposit);
+    const chain = init.eth ? await ethNodeChain(init.eth) : simNodeChain(init, sendDeposit);
     const apps = new AppRegistry();
     const persister = await LevelPersistRestorer.open(init.dbDir, {
       backend: chain.backend,
@@ -159,17 +160,12 @@ export class BenchNode {
 
   /**
    * Updates the first `channels` proposed channels concurrently, each `perChannel` times in
-   * sequence (after `warmup` untimed updates each); times every update.
+   * sequence; times every update.
    */
-  async update(channels: number, perChannel: number, warmup: number): Promise<TimedResult> {
+  async update(channels: number, perChannel: number): Promise<TimedResult> {
     const chs = this.#proposed.slice(0, channels);
     if (chs.length < channels) throw new Error(`only ${chs.length} channels open, ${channels} requested`);
     const signal = AbortSignal.timeout(CALL_TIMEOUT_MS);
-    await Promise.all(
-      chs.map(async (ch) => {
-        for (let i = 0; i < warmup; i++) await ch.update(payOne(ch), { signal });
-      }),
-    );
     const start = process.hrtime.bigint();
     const perChannelLatencies = await Promise.all(
       chs.map(async (ch) => {
@@ -189,6 +185,12 @@ export class BenchNode {
     collectGarbage();
     const m = process.memoryUsage();
     return { heapUsed: m.heapUsed, rss: m.rss, channels: this.#client.channels.length };
+  }
+
+  /** CPU time this process has used so far (user and system), in milliseconds. */
+  cpu(): CpuResult {
+    const u = process.cpuUsage();
+    return { userMs: u.user / 1000, systemMs: u.system / 1000 };
   }
 
   stats(): PersistStats {

@@ -9,7 +9,7 @@ import { openAnvilBench, openSimBench, openUnavailableRows } from "./bench-open.
 import { scaleBench } from "./bench-scale.js";
 import { updateParBench, updateSeqBench } from "./bench-update.js";
 import { type CryptoCosts, cryptoBench } from "./crypto-bench.js";
-import { gitCommit, machineInfo, markdownTable, textTable } from "./report.js";
+import { gitCommit, loadAverage, machineInfo, markdownTable, textTable } from "./report.js";
 import type { Row } from "./row.js";
 import { benchSecp256k1 } from "./signer.js";
 import { FULL, QUICK } from "./sizes.js";
@@ -110,7 +110,7 @@ async function main(argv: readonly string[]): Promise<number> {
     quick: args.quick,
     signer: { requested: args.signer, used: signerUsed },
     node: process.version,
-    machine,
+    machine: { ...machine, loadAverageAtEnd: loadAverage() },
     commit: gitCommit(import.meta.dirname),
     rows,
     failures,
@@ -119,7 +119,7 @@ async function main(argv: readonly string[]): Promise<number> {
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(
-    `perun-ts bench — signer ${signerUsed}, node ${process.version}, ${machine.availableParallelism} cores (${machine.cpuModel})${args.quick ? ", QUICK sizes" : ""}\n\n`,
+    `perun-ts bench — signer ${signerUsed}, node ${process.version}, ${machine.availableParallelism} cores (${machine.cpuModel}), load average ${machine.loadAverageAtStart.join(" ")} at start${args.quick ? ", QUICK sizes" : ""}\n\n`,
   );
   process.stdout.write(`${textTable(rows)}\n\nresults: ${out}\n`);
   if (process.env.BENCH_MARKDOWN === "1") process.stdout.write(`\n${markdownTable(rows)}\n`);

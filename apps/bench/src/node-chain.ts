@@ -1,17 +1,3 @@
-import {
-  ANVIL_DEFAULT_MNEMONIC,
-  deriveAccount,
-  EthAddress,
-  EthAdjudicator,
-  EthAsset,
-  EthChain,
-  EthChannelBackend,
-  EthDepositor,
-  EthFunder,
-  EthWallet,
-  eip191Digest,
-  recoverSigner,
-} from "@perun-ts/backend-eth";
 import { SimAsset, SimChannelBackend, SimWallet } from "@perun-ts/backend-sim";
 import {
   type Account,
@@ -82,8 +68,25 @@ export interface EthTarget {
   readonly accountIndex: number;
 }
 
-/** The Ethereum backend on anvil: anvil's funded accounts, ETH deposits, one confirmation. */
-export function ethNodeChain(target: EthTarget): NodeChain {
+/**
+ * The Ethereum backend on anvil: anvil's funded accounts, ETH deposits, one confirmation.
+ * backend-eth (and viem) is imported only here, so that sim nodes do not carry it in their heap.
+ */
+export async function ethNodeChain(target: EthTarget): Promise<NodeChain> {
+  const {
+    ANVIL_DEFAULT_MNEMONIC,
+    deriveAccount,
+    EthAddress,
+    EthAdjudicator,
+    EthAsset,
+    EthChain,
+    EthChannelBackend,
+    EthDepositor,
+    EthFunder,
+    EthWallet,
+    eip191Digest,
+    recoverSigner,
+  } = await import("@perun-ts/backend-eth");
   const backend = new EthChannelBackend();
   const wallet = new EthWallet();
   const wire = wallet.addAccount(deriveAccount(ANVIL_DEFAULT_MNEMONIC, target.accountIndex));

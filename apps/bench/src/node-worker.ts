@@ -26,7 +26,8 @@ async function run(): Promise<void> {
       return null;
     },
     open: ({ peerWire, count, concurrency }) => need().open(peerWire, count, concurrency),
-    update: ({ channels, perChannel, warmup }) => need().update(channels, perChannel, warmup),
+    update: ({ channels, perChannel }) => need().update(channels, perChannel),
+    cpu: async () => need().cpu(),
     heap: async () => need().heap(),
     stats: async () => need().stats(),
     restore: () => need().restore(),

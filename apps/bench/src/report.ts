@@ -14,6 +14,11 @@ export interface MachineInfo {
   readonly loadAverageAtStart: readonly number[];
 }
 
+/** The 1/5/15-minute load averages now, rounded. */
+export function loadAverage(): number[] {
+  return loadavg().map((x) => Math.round(x * 100) / 100);
+}
+
 export function machineInfo(): MachineInfo {
   const list = cpus();
   return {
@@ -23,7 +28,7 @@ export function machineInfo(): MachineInfo {
     totalMemoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     os: `${osType()} ${release()}`,
     arch: process.arch,
-    loadAverageAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
+    loadAverageAtStart: loadAverage(),
   };
 }
 

@@ -47,6 +47,11 @@ export interface RestoreResult {
   readonly heapAfter: number;
 }
 
+export interface CpuResult {
+  readonly userMs: number;
+  readonly systemMs: number;
+}
+
 export interface PersistStats {
   readonly batches: number;
   readonly calls: number;
@@ -57,7 +62,8 @@ export interface WorkerCommands {
   init: { args: WorkerInit; result: InitResult };
   connect: { args: { peerWire: Uint8Array; port: number }; result: null };
   open: { args: { peerWire: Uint8Array; count: number; concurrency: number }; result: TimedResult };
-  update: { args: { channels: number; perChannel: number; warmup: number }; result: TimedResult };
+  update: { args: { channels: number; perChannel: number }; result: TimedResult };
+  cpu: { args: null; result: CpuResult };
   heap: { args: null; result: HeapResult };
   restore: { args: null; result: RestoreResult };
   stats: { args: null; result: PersistStats };
