@@ -1,0 +1,225 @@
+// Hostile chain behaviour on anvil (issue 13 item 2), with clients, watchers and exact ERC20
+// balances: stale registrations while the victim is offline but its watcher runs, repeated
+// refutation races, a peer that concludes first, double withdraw and invalid progress. (A peer that
+// never funds is the scenario "funding timeout with recovery of the deposit" in scenarios.test.ts.)
+import assert from "node:assert/strict";
+import {
+  type AdjudicatorReq,
+  type ChannelId,
+  type SignedState,
+  type State,
+  type Transaction,
+  transfer,
+} from "@perun-ts/core";
+import {
+  acceptAll,
+  INITIAL_LEDGER_BALANCE,
+  openChannel,
+  pay,
+  watchChannel,
+  withScenario,
+} from "@perun-ts/testing";
+import { describe, expect, it } from "vitest";
+import { EthAdjudicator } from "./adjudicator.js";
+import { TxFailedError } from "./errors.js";
+import { ethScenarioSetup } from "./eth-scenario-setup.test-helper.js";
+import { DisputePhase } from "./subscription.js";
+
+const { setup, env } = ethScenarioSetup("eth hostile chain");
+
+/** A read-only view of the chain's dispute record. */
+function chainView() {
+  return new EthAdjudicator({ chain: env().chain, adjudicator: env().deployment.adjudicator });
+}
+
+/** Polls (in real time, briefly) until the dispute record holds `version`. */
+async function untilChainVersion(id: ChannelId, version: bigint): Promise<void> {
+  const view = chainView();
+  for (let i = 0; i < 500; i++) {
+    const d = await view.dispute(id);
+    if (d.registered && d.version === version) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`the chain never reached version ${version}`);
+}
+
+describe("hostile chain on anvil", () => {
+  it("stale registrations fired concurrently while the victim is offline: its watcher refutes, the peer concludes first, double withdraw pays nothing more", async () => {
+    await withScenario(setup, async (ctx, party) => {
+      const mallory = await party("Mallory");
+      const carol = await party("Carol");
+      mallory.client.handle(acceptAll(mallory));
+      carol.client.handle(acceptAll(carol));
+      const [m, c] = await openChannel(ctx, mallory, carol, [100n, 1n]);
+      const stale: Transaction[] = [m.current];
+      for (let i = 0; i < 5; i++) {
+        await m.update(pay(m.idx, 20n), { signal: ctx.signal });
+        stale.push(m.current);
+      }
+      const latest = stale.pop() as Transaction;
+      assert.equal(latest.state?.version, 5n);
+      const carolLatest: SignedState = {
+        params: c.params,
+        state: c.state,
+        sigs: c.current.sigs as Uint8Array[],
+      };
+      const carolIdx = c.idx;
+
+      // Carol hands her latest state to her watcher and goes offline (her client is gone).
+      await carol.watcher.startWatchingLedgerChannel(carolLatest, { signal: ctx.signal });
+      await carol.client.close();
+
+      // Mallory registers every stale version at once (one account, transactions in flight together).
+      const req = (tx: Transaction): AdjudicatorReq => ({
+        params: m.params,
+        account: mallory.participant,
+        tx,
+        idx: m.idx,
+        secondary: false,
+      });
+      const attempts = await Promise.allSettled(
+        stale.map((tx) => mallory.adjudicator.register(req(tx), [], { signal: ctx.signal })),
+      );
+      for (const a of attempts) {
+        // a stale registration either lands (and is refuted) or reverts against a newer one
+        if (a.status === "rejected") expect(a.reason).toBeInstanceOf(TxFailedError);
+      }
+      // the first one always lands (nothing is registered before it), so only the watcher can bring v5
+      expect(attempts.some((a) => a.status === "fulfilled")).toBe(true);
+      await untilChainVersion(m.id, 5n);
+      // and again, once the refutation is on chain: every stale version now reverts
+      for (const tx of stale) {
+        await expect(
+          mallory.adjudicator.register(req(tx), [], { signal: ctx.signal }),
+        ).rejects.toBeInstanceOf(TxFailedError);
+      }
+      const record = await chainView().dispute(m.id);
+      expect(record.version).toBe(5n);
+      expect(record.phase).toBe(DisputePhase.DISPUTE);
+
+      await ctx.ledger.advanceTime(setup.challengeDuration);
+      // the stale state cannot be concluded; Mallory concludes first with the latest and withdraws
+      await expect(
+        mallory.adjudicator.withdraw(req(stale[0] as Transaction), new Map(), { signal: ctx.signal }),
+      ).rejects.toBeInstanceOf(TxFailedError);
+      await m.settle({ signal: ctx.signal });
+      expect(await ctx.ledger.balanceOf(mallory.participant.address)).toBe(INITIAL_LEDGER_BALANCE - 100n);
+
+      // Carol comes back and withdraws (the channel is already concluded)
+      const carolReq: AdjudicatorReq = {
+        params: carolLatest.params,
+        account: carol.participant,
+        tx: { state: carolLatest.state, sigs: carolLatest.sigs },
+        idx: carolIdx,
+        secondary: false,
+      };
+      await carol.adjudicator.withdraw(carolReq, new Map(), { signal: ctx.signal });
+      expect(await ctx.ledger.balanceOf(carol.participant.address)).toBe(INITIAL_LEDGER_BALANCE + 100n);
+      // a second withdrawal by either side pays nothing more
+      await carol.adjudicator.withdraw(carolReq, new Map(), { signal: ctx.signal });
+      await mallory.adjudicator.withdraw(req(latest), new Map(), { signal: ctx.signal });
+      expect(await ctx.ledger.balanceOf(carol.participant.address)).toBe(INITIAL_LEDGER_BALANCE + 100n);
+      expect(await ctx.ledger.balanceOf(mallory.participant.address)).toBe(INITIAL_LEDGER_BALANCE - 100n);
+    });
+  });
+
+  it("repeated refutation races: each new stale registration after a refutation reverts, the latest stays", async () => {
+    await withScenario(setup, async (ctx, party) => {
+      const mallory = await party("Mallory");
+      const carol = await party("Carol");
+      mallory.client.handle(acceptAll(mallory));
+      carol.client.handle(acceptAll(carol));
+      const [m, c] = await openChannel(ctx, mallory, carol, [50n, 50n]);
+      await watchChannel(carol, c);
+      const history: Transaction[] = [m.current];
+      for (let i = 0; i < 3; i++) {
+        await m.update(pay(m.idx, 10n), { signal: ctx.signal });
+        history.push(m.current);
+      }
+      const req = (tx: Transaction): AdjudicatorReq => ({
+        params: m.params,
+        account: mallory.participant,
+        tx,
+        idx: m.idx,
+        secondary: false,
+      });
+      // round 1: v0 is registered and refuted with v3
+      await mallory.adjudicator.register(req(history[0] as Transaction), [], { signal: ctx.signal });
+      await carol.event((e) => e.type === "registered" && e.version === 3n);
+      // rounds 2..3: Mallory retries with ever newer stale versions; the chain refuses them
+      for (const tx of history.slice(1, 3)) {
+        await expect(
+          mallory.adjudicator.register(req(tx), [], { signal: ctx.signal }),
+        ).rejects.toBeInstanceOf(TxFailedError);
+      }
+      const versions = carol.events.filter((e) => e.type === "registered").map((e) => e.version);
+      expect(versions).toEqual([0n, 3n]);
+
+      // the channel continues to be disputed with v3: both settle, balances exact (50−30 / 50+30)
+      await ctx.ledger.advanceTime(setup.challengeDuration);
+      await Promise.all([c.settle({ signal: ctx.signal }), m.settle({ signal: ctx.signal })]);
+      expect(await ctx.ledger.balanceOf(mallory.participant.address)).toBe(INITIAL_LEDGER_BALANCE - 30n);
+      expect(await ctx.ledger.balanceOf(carol.participant.address)).toBe(INITIAL_LEDGER_BALANCE + 30n);
+    });
+  });
+
+  it("invalid progress (inflated balances, skipped version, foreign actor signature) reverts; the honest outcome holds", async () => {
+    await withScenario(setup, async (ctx, party) => {
+      const mallory = await party("Mallory");
+      const carol = await party("Carol");
+      mallory.client.handle(acceptAll(mallory));
+      carol.client.handle(acceptAll(carol));
+      const [m, c] = await openChannel(ctx, mallory, carol, [60n, 40n], ctx.trivialApp);
+      await watchChannel(carol, c);
+      await m.update(pay(m.idx, 10n), { signal: ctx.signal }); // v1: 50/50
+      await m.register({ signal: ctx.signal });
+      await carol.event((e) => e.type === "registered" && e.version === 1n);
+      await ctx.ledger.advanceTime(setup.challengeDuration);
+
+      const registered = m.current;
+      const base = registered.state as State;
+      const signedBy = async (who: typeof mallory, s: State) => setup.backend.sign(who.participant, s);
+      const progress = async (newState: State, signer: typeof mallory, idx: number) =>
+        mallory.adjudicator.progress(
+          {
+            params: m.params,
+            account: mallory.participant,
+            tx: registered,
+            idx,
+            secondary: false,
+            newState,
+            sig: await signedBy(signer, newState),
+          },
+          { signal: ctx.signal },
+        );
+      const next = (s: State, v: bigint, bals: bigint[]): State => ({
+        ...s,
+        version: v,
+        allocation: { ...s.allocation, balances: [bals] },
+      });
+      const mIdx = m.idx;
+      const inflated = next(base, 2n, mIdx === 0 ? [150n, 50n] : [50n, 150n]);
+      const reason = (p: Promise<unknown>) =>
+        p.then(
+          () => "no revert",
+          (e: unknown) => (e instanceof TxFailedError ? e.reason : String(e)),
+        );
+      expect(await reason(progress(inflated, mallory, mIdx))).toBe("sum of balances changed");
+      const skipped = { ...base, version: 3n, allocation: transfer(base.allocation, mIdx ^ 1, mIdx, [50n]) };
+      expect(await reason(progress(skipped, mallory, mIdx))).toBe("version must increment by one");
+      // Mallory claims to act for Carol with her own signature
+      const robbed = { ...base, version: 2n, allocation: transfer(base.allocation, mIdx ^ 1, mIdx, [50n]) };
+      expect(await reason(progress(robbed, mallory, mIdx ^ 1))).toBe("invalid signature");
+      const record = await chainView().dispute(m.id);
+      expect(record.version).toBe(1n);
+      expect(record.phase).toBe(DisputePhase.DISPUTE);
+
+      // nothing was progressed: after the unused force-execution window the registered 50/50 is paid
+      await ctx.ledger.advanceTime(setup.challengeDuration);
+      await Promise.all([c.settle({ signal: ctx.signal }), m.settle({ signal: ctx.signal })]);
+      expect(await ctx.ledger.balanceOf(mallory.participant.address)).toBe(INITIAL_LEDGER_BALANCE - 10n);
+      expect(await ctx.ledger.balanceOf(carol.participant.address)).toBe(INITIAL_LEDGER_BALANCE + 10n);
+      expect(carol.events.some((e) => e.type === "progressed")).toBe(false);
+    });
+  });
+});
