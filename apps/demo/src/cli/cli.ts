@@ -153,12 +153,24 @@ export async function runCli(argv: string[]): Promise<number> {
       if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
       const cfg = nodeConfigFrom(values as NodeFlags);
       const json = values.json === true;
-      return await runNode(cfg, {
-        input: process.stdin,
-        output: process.stdout,
-        tty: process.stdin.isTTY === true && !json,
-        json,
-      });
+      // SIGTERM (and SIGINT without a terminal) stops the node like `exit`: its database is closed
+      // cleanly and the channels are restored at the next start.
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once("SIGTERM", onSignal);
+      process.once("SIGINT", onSignal);
+      try {
+        return await runNode(cfg, {
+          input: process.stdin,
+          output: process.stdout,
+          tty: process.stdin.isTTY === true && !json,
+          json,
+          stop: stop.signal,
+        });
+      } finally {
+        process.off("SIGTERM", onSignal);
+        process.off("SIGINT", onSignal);
+      }
     }
     if (first === "ledger") {
       const { values } = parse(argv.slice(1), {

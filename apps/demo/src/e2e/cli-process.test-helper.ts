@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { SimAccount } from "@perun-ts/backend-sim";
+import { toHex } from "@perun-ts/core";
 
 /** The built CLI; the process tests run it as users do (`pnpm test` builds first). */
 export const CLI = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
@@ -53,17 +55,24 @@ export class CliProcess {
   }
 
   /** Waits until the output (from `from` on) matches `re`; returns the match. */
-  async waitFor(re: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+  async waitFor(re: RegExp, timeoutMs = 20_000, from = 0): Promise<RegExpMatchArray> {
     const until = Date.now() + timeoutMs;
     for (;;) {
-      const m = this.output.match(re);
+      const m = this.output.slice(from).match(re);
       if (m) return m;
       if (Date.now() > until) throw new Error(`timed out waiting for ${re}; output so far:\n${this.output}`);
       await new Promise((r) => setTimeout(r, 25));
     }
   }
 
-  kill(): void {
-    if (this.child.exitCode === null) this.child.kill("SIGKILL");
+  kill(signal: NodeJS.Signals = "SIGKILL"): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
   }
+}
+
+/** A fresh key and its address (derived the same way the node does). */
+export function party(): { key: string; address: string } {
+  const key = crypto.getRandomValues(new Uint8Array(32));
+  const acc = SimAccount.fromSecretKey(key);
+  return { key: `0x${toHex(key)}`, address: acc.address.toString() };
 }

@@ -1,19 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SimAccount } from "@perun-ts/backend-sim";
-import { toHex } from "@perun-ts/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../demo/free-port.js";
 import { type RunningLedger, startSimLedger } from "../ledger-rpc/start-ledger.js";
-import { CliProcess, requireBuiltCli, runCli } from "./cli-process.test-helper.js";
-
-function party() {
-  // A fresh key whose address we know: derive it the same way the node does.
-  const key = crypto.getRandomValues(new Uint8Array(32));
-  const acc = SimAccount.fromSecretKey(key);
-  return { key: `0x${toHex(key)}`, address: acc.address.toString() };
-}
+import { CliProcess, party, requireBuiltCli, runCli } from "./cli-process.test-helper.js";
 
 describe("perun node: prompt and one-shot commands (two processes over TCP)", () => {
   let ledger: RunningLedger;

@@ -29,6 +29,15 @@ export type NodeEvent =
     }
   | { readonly type: "opened"; readonly channel: ChannelSummary }
   | {
+      /** A channel of an earlier run, restored from the data directory at start-up. */
+      readonly type: "restored";
+      readonly channel: ChannelSummary;
+      /** How the sync with the peer ended ("in-sync", "adopted", …), if it succeeded. */
+      readonly sync?: string;
+      /** Why syncing or resuming failed (the channel is restored regardless). */
+      readonly error?: string;
+    }
+  | {
       readonly type: "received";
       readonly peer: string;
       readonly count: number;
@@ -76,6 +85,13 @@ export function describeEvent(e: NodeEvent): string {
         : `${e.peer} proposes a channel: rejected (${e.reason ?? "no reason"})`;
     case "opened":
       return `channel open: ${channelLine(e.channel)}`;
+    case "restored": {
+      const how =
+        e.error !== undefined
+          ? `not synced with ${e.channel.peer}: ${e.error}`
+          : `sync with ${e.channel.peer}: ${e.sync ?? "skipped"}`;
+      return `restored channel ${channelLine(e.channel)} (${how})`;
+    }
     case "received":
       return e.count === 1
         ? `received ${formatEth(e.total)} from ${e.peer} (my balance ${formatEth(e.balance)})`

@@ -1,4 +1,5 @@
-import { type Channel, Client, ledgerChannelProposal } from "@perun-ts/client";
+import { join } from "node:path";
+import { type Channel, Client, ledgerChannelProposal, type RestoreReport } from "@perun-ts/client";
 import {
   type Address,
   type AdjudicatorEvent,
@@ -10,6 +11,7 @@ import {
   type Transaction,
   transfer,
 } from "@perun-ts/core";
+import { LevelPersistRestorer } from "@perun-ts/persistence-level";
 import { LocalWatcher } from "@perun-ts/watcher";
 import {
   AddressBook,
@@ -33,6 +35,15 @@ const OPEN_TIMEOUT_MS = 60_000;
 const UPDATE_TIMEOUT_MS = 15_000;
 /** How long settling may take (a dispute waits for the challenge period on chain). */
 const SETTLE_TIMEOUT_MS = 10 * 60_000;
+/** How long restoring at start-up may take in total (reading the database, syncing with peers). */
+const RESTORE_TIMEOUT_MS = 30_000;
+/** How long each restored channel waits for its peer's sync answer (an offline peer must not stall start-up). */
+const RESTORE_SYNC_TIMEOUT_MS = 5_000;
+
+/** Where a node keeps its channel database inside its data directory. */
+export function channelDbPath(dataDir: string): string {
+  return join(dataDir, "channels");
+}
 
 interface Peer {
   readonly name: string;
@@ -65,6 +76,7 @@ export class PerunNode {
   readonly #bus: NetBus;
   readonly #watcher: LocalWatcher;
   readonly #client: Client;
+  readonly #store: LevelPersistRestorer;
   readonly #peers: readonly Peer[];
   readonly #openingTx = new Map<string, Transaction>();
   readonly #tasks = new Set<Promise<void>>();
@@ -73,9 +85,10 @@ export class PerunNode {
   #listen: NetAddress | undefined;
   #closed = false;
 
-  private constructor(opts: PerunNodeOptions) {
+  private constructor(opts: PerunNodeOptions, store: LevelPersistRestorer) {
     const { config, chain } = opts;
     this.#cfg = config;
+    this.#store = store;
     this.#chain = chain;
     this.#emit = opts.emit;
     this.#peers = config.peers.map((p) => ({
@@ -102,6 +115,7 @@ export class PerunNode {
       adjudicator: chain.adjudicator,
       watcher: this.#watcher,
       apps: chain.apps,
+      persister: store,
       logger,
     });
     this.#ticker = new PaymentTicker((peer, count, total, balance) =>
@@ -109,9 +123,27 @@ export class PerunNode {
     );
   }
 
-  /** Starts a node: listens for peers and answers their proposals and payments. */
+  /**
+   * Starts a node: opens its channel database, listens for peers, answers their proposals and
+   * payments, and restores the channels of an earlier run from the database before it reports
+   * `ready`.
+   */
   static async start(opts: PerunNodeOptions): Promise<PerunNode> {
-    const node = new PerunNode(opts);
+    const dbPath = channelDbPath(opts.config.dataDir);
+    let store: LevelPersistRestorer;
+    try {
+      // durable: a payment the node has acknowledged survives even an OS crash
+      store = await LevelPersistRestorer.open(dbPath, {
+        backend: opts.chain.backend,
+        apps: opts.chain.apps,
+        durable: true,
+      });
+    } catch (e) {
+      throw new UsageError(
+        `cannot open the channel database ${dbPath} (is another node using this data directory?): ${errorLine(e)}`,
+      );
+    }
+    const node = new PerunNode(opts, store);
     try {
       node.#listen = await node.#bus.listen(opts.config.listen);
     } catch (e) {
@@ -124,6 +156,12 @@ export class PerunNode {
       onProposal: (p, r) => node.#onProposal(p, r),
       onUpdate: (ch, cur, u, r) => node.#onUpdate(ch, cur, u.state, r),
     });
+    try {
+      await node.#restore();
+    } catch (e) {
+      await node.close();
+      throw e;
+    }
     opts.emit({
       type: "ready",
       name: opts.config.name,
@@ -227,6 +265,52 @@ export class PerunNode {
       latest: ch.state.version,
       ...(typeof at === "bigint" ? { timeoutAt: at.toString() } : {}),
     });
+  }
+
+  /**
+   * Restores the channels persisted by an earlier run: the client rebuilds them, re-registers them
+   * with the watchtower and syncs each with its peer (a peer that is offline only costs a short
+   * timeout; the channel is restored anyway and syncs again on its next update). A channel that
+   * was already closed off-chain but not yet withdrawn is withdrawn in the background.
+   */
+  async #restore(): Promise<void> {
+    let report: RestoreReport;
+    try {
+      report = await this.#client.restore({
+        signal: this.#signal(RESTORE_TIMEOUT_MS),
+        syncTimeoutMs: RESTORE_SYNC_TIMEOUT_MS,
+        onEvent: (ch, ev) => this.#onChainEvent(ch, ev),
+      });
+    } catch (e) {
+      throw new UsageError(
+        `cannot restore the channels in ${channelDbPath(this.#cfg.dataDir)}: ${errorLine(e)}`,
+      );
+    }
+    for (const { id, error } of report.failed) {
+      this.#emit({ type: "warning", message: `could not restore channel ${id}: ${errorLine(error)}` });
+    }
+    for (const { channel: ch, sync, error } of report.channels) {
+      this.#emit({
+        type: "restored",
+        channel: this.#summary(ch),
+        ...(sync !== undefined ? { sync } : {}),
+        ...(error !== undefined ? { error: errorLine(error) } : {}),
+      });
+      if (ch.state.isFinal && !ch.isClosed && ch.phase <= Phase.Final) {
+        const peer = this.#peerName(ch);
+        this.#spawn(async () => {
+          try {
+            // we may not know whether the peer concludes: conclude ourselves (idempotent on chain)
+            this.#emit(await this.#settle(ch, "cooperative", false));
+          } catch (e) {
+            this.#emit({
+              type: "warning",
+              message: `withdrawing from the closed channel with ${peer} failed: ${errorLine(e)}`,
+            });
+          }
+        });
+      }
+    }
   }
 
   /** A new channel: remember its opening state, let the watchtower guard it. */
@@ -457,6 +541,7 @@ export class PerunNode {
     await this.#watcher.close();
     await this.#bus.close();
     await this.#chain.close();
+    await this.#store.close();
   }
 }
 

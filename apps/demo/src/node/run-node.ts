@@ -19,6 +19,8 @@ export interface NodeIo {
   readonly tty: boolean;
   /** JSON lines instead of text (for scripts and the demo). */
   readonly json: boolean;
+  /** Aborted to stop the node gracefully (SIGTERM): like `exit`, channels stay in the database. */
+  readonly stop?: AbortSignal;
 }
 
 async function connectChain(cfg: NodeConfig): Promise<NodeChain> {
@@ -56,6 +58,9 @@ export async function runNode(cfg: NodeConfig, io: NodeIo): Promise<number> {
   const exited = new Promise<void>((resolve) => {
     exitRequested = resolve;
   });
+  const onStop = () => exitRequested?.();
+  if (io.stop?.aborted) onStop();
+  io.stop?.addEventListener("abort", onStop, { once: true });
   // Commands from the prompt and from the control socket run one at a time.
   let queue: Promise<unknown> = Promise.resolve();
   const run = (cmd: Command, progress: (e: Parameters<typeof presenter.show>[0]) => void) => {
@@ -101,6 +106,7 @@ export async function runNode(cfg: NodeConfig, io: NodeIo): Promise<number> {
     }
   })();
   await Promise.race([reader, exited]);
+  io.stop?.removeEventListener("abort", onStop);
   rl.close();
   await reader.catch(() => {});
   await control.close();
