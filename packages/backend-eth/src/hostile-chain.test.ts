@@ -3,9 +3,14 @@
 // refutation races, a peer that concludes first, double withdraw and invalid progress. (A peer that
 // never funds is the scenario "funding timeout with recovery of the deposit" in scenarios.test.ts.)
 import assert from "node:assert/strict";
+import { assetHolderAbi } from "@perun-ts/contracts";
 import {
   type AdjudicatorReq,
   type ChannelId,
+  FundingTimeoutError,
+  makeInitialState,
+  noApp,
+  Params,
   type SignedState,
   type State,
   type Transaction,
@@ -21,8 +26,13 @@ import {
 } from "@perun-ts/testing";
 import { describe, expect, it } from "vitest";
 import { EthAdjudicator } from "./adjudicator.js";
+import { EthChain } from "./chain.js";
+import { EthDepositor } from "./depositor.js";
+import { bytesToHex0x, fundingIdOf } from "./encoding.js";
 import { TxFailedError } from "./errors.js";
+import type { EthAccount } from "./eth-account.js";
 import { ethScenarioSetup } from "./eth-scenario-setup.test-helper.js";
+import { type EthAssetFundingError, EthFunder } from "./funder.js";
 import { DisputePhase } from "./subscription.js";
 
 const { setup, env } = ethScenarioSetup("eth hostile chain");
@@ -221,5 +231,63 @@ describe("hostile chain on anvil", () => {
       expect(await ctx.ledger.balanceOf(carol.participant.address)).toBe(INITIAL_LEDGER_BALANCE + 10n);
       expect(carol.events.some((e) => e.type === "progressed")).toBe(false);
     });
+  });
+
+  // Runs last: it reverts the chain to its own snapshot.
+  it("a peer deposit reorged away before its confirmations is not counted: funding times out naming that peer", async () => {
+    const e = env();
+    const [alice, bob] = [e.accounts[5], e.accounts[6]] as [EthAccount, EthAccount];
+    const params = Params.create(
+      {
+        challengeDuration: 60n,
+        parts: [alice.address, bob.address],
+        app: noApp,
+        nonce: 777n,
+        ledgerChannel: true,
+        virtualChannel: false,
+      },
+      setup.backend,
+    );
+    const state = makeInitialState(params, {
+      assets: [e.deployment.ethAsset],
+      balances: [[10n, 20n]],
+      locked: [],
+    });
+    const funder = (account: EthAccount, confirmations: number) =>
+      new EthFunder({
+        chain: new EthChain({ client: e.anvil.rpcUrl, confirmations, pollingIntervalMs: 10 }),
+        account,
+        fundingTimeout: 30n,
+        depositors: [{ asset: e.deployment.ethAsset, depositor: new EthDepositor() }],
+      });
+    const req = (idx: number) => ({ params, state, idx, agreement: state.allocation.balances });
+    // Alice needs 3 confirmations; her own deposit goes in first
+    const aliceFunding = funder(alice, 3).fund(req(0));
+    aliceFunding.catch(() => undefined); // awaited below
+    const view = (idx: number) =>
+      e.chain.client.readContract({
+        address: e.deployment.ethAsset.hex,
+        abi: assetHolderAbi,
+        functionName: "holdings",
+        args: [bytesToHex0x(fundingIdOf(params.id, params.parts[idx] as EthAccount["address"]))],
+      });
+    for (let i = 0; i < 500 && (await view(0)) < 10n; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await view(0)).toBe(10n);
+    const beforeBob = await e.testClient.snapshot();
+    // Bob deposits (1 block deep), then a reorg removes his deposit before Alice counts it
+    await funder(bob, 1).fund(req(1));
+    expect(await view(1)).toBe(20n);
+    await e.testClient.revert({ id: beforeBob });
+    expect(await view(1)).toBe(0n);
+    await e.testClient.mine({ blocks: 3 }); // Alice's own deposit is confirmed now, Bob's never was
+    await e.advanceTime(31n);
+    const err = await aliceFunding.then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(err).toBeInstanceOf(FundingTimeoutError);
+    const perAsset = (err as FundingTimeoutError).errors as EthAssetFundingError[];
+    expect(perAsset.map((a) => a.timedOutPeers)).toEqual([[1]]);
+    expect(perAsset[0]?.peerAddresses).toEqual([bob.address.toString()]);
   });
 });
