@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import {
   ANVIL_DEFAULT_MNEMONIC,
   deployPerun,
@@ -23,7 +24,11 @@ const HOLDINGS_SELECTOR = toHex(simDigest(new TextEncoder().encode("holdings(byt
  * from anvil's first account.
  */
 export async function startEthDemoChain(): Promise<DemoChain & { readonly deployGas: bigint }> {
-  const anvil = await startAnvil();
+  // The demo depends on @foundry-rs/anvil itself (backend-eth only as an optional peer): resolve
+  // the binary from here, so it is found wherever the package manager put it for us.
+  const anvil = await startAnvil({
+    resolveModule: (specifier, fromFile) => createRequire(fromFile ?? import.meta.url).resolve(specifier),
+  });
   try {
     const chain = new EthChain({ client: anvil.rpcUrl, confirmations: 1, pollingIntervalMs: 50 });
     const faucet = deriveAccount(ANVIL_DEFAULT_MNEMONIC, 0);
