@@ -17,6 +17,7 @@ export {
 } from "./party.js";
 export { progressionPaulPaula } from "./progression.js";
 export { rejectedUpdate } from "./rejected-update.js";
+export { petraRobertRestart } from "./restart.js";
 export type { ScenarioLedger, ScenarioNetwork, ScenarioSetup } from "./setup.js";
 export { type NetworkFactory, serializingLocalNetwork, simScenarioSetup, tcpNetwork } from "./sim-setup.js";
 export { describeClientScenarios } from "./suite.js";

@@ -6,6 +6,7 @@ import { happyAliceBob } from "./happy.js";
 import { invalidMessagesRejected } from "./invalid-messages.js";
 import { progressionPaulPaula } from "./progression.js";
 import { rejectedUpdate } from "./rejected-update.js";
+import { petraRobertRestart } from "./restart.js";
 import type { ScenarioSetup } from "./setup.js";
 
 /**
@@ -27,5 +28,7 @@ export function describeClientScenarios(setup: ScenarioSetup): void {
     it("invalid update and proposal answered with a rejection", () => invalidMessagesRejected(setup));
     it("concurrent updates", () => concurrentUpdates(setup));
     it("funding timeout with recovery of the deposit", () => fundingTimeoutRecovery(setup));
+    it("persistence Petra/Robert: restart, restore, sync, settle", () => petraRobertRestart(setup, false));
+    it("persistence Petra/Robert with the payment app", () => petraRobertRestart(setup, true));
   });
 }
