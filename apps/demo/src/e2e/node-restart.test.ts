@@ -41,10 +41,10 @@ describe.each([
     const [pa, pb] = [await freePort(), await freePort()];
     const aliceDir = join(dir, "alice");
     const bobDir = join(dir, "bob");
-    const node = (who: "alice" | "bob"): CliProcess => {
+    const nodeArgs = (who: "alice" | "bob"): string[] => {
       const [me, peerName, peer, myPort, peerPort]: [DemoAccount, string, DemoAccount, number, number] =
         who === "alice" ? [alice, "bob", bob, pa, pb] : [bob, "alice", alice, pb, pa];
-      const p = new CliProcess([
+      return [
         "node",
         "--name",
         who,
@@ -59,7 +59,10 @@ describe.each([
         "--challenge-duration",
         "30",
         ...c.nodeArgs(),
-      ]);
+      ];
+    };
+    const node = (who: "alice" | "bob"): CliProcess => {
+      const p = new CliProcess(nodeArgs(who));
       procs.push(p);
       return p;
     };
@@ -85,6 +88,12 @@ describe.each([
       /restored channel 0x[0-9a-f]{8}… with alice {2}Acting {2}v1 {2}mine 1\.25 ETH {2}theirs 1\.75 ETH \(sync with alice: in-sync\)/,
     );
     await B.waitFor(/bob 0x[0-9a-f]{40} listening on/);
+    // A second node on the same data directory is refused (the database is locked).
+    const twin = await runCli(nodeArgs("bob"));
+    expect(twin.code).toBe(2);
+    expect(twin.stderr).toMatch(
+      /^perun: cannot open the channel database .*bob\/channels \(is another node using this data directory\?\): .+\n$/,
+    );
     const bobChannels = await runCli(["channels", "--data-dir", bobDir]);
     expect(bobChannels.code).toBe(0);
     expect(bobChannels.stdout).toContain(`${id}  alice  Acting  v1  mine 1.25 ETH  theirs 1.75 ETH`);
