@@ -3,18 +3,25 @@
  * serializing), memory persisters that survive a client restart, and helpers to open a channel
  * and to restart a party from its persisted data.
  */
-import { SimAccount, SimAsset, SimChannelBackend, SimLedger, SimWallet, ManualClock } from "@perun-ts/backend-sim";
 import {
+  ManualClock,
+  SimAccount,
+  SimAsset,
+  SimChannelBackend,
+  SimLedger,
+  SimWallet,
+} from "@perun-ts/backend-sim";
+import {
+  AppRegistry,
   type Funder,
   MemoryPersistRestorer,
   noApp,
   type Persister,
   type State,
-  AppRegistry,
   transfer,
 } from "@perun-ts/core";
-import { type Bus, EnvelopeCodec, LocalBus } from "@perun-ts/wire";
 import { LocalWatcher } from "@perun-ts/watcher";
+import { type Bus, EnvelopeCodec, LocalBus } from "@perun-ts/wire";
 import type { Channel, Updater } from "./channel.js";
 import { Client, type ClientOptions, type Handlers } from "./client.js";
 import { ledgerChannelProposal } from "./proposal.js";

@@ -43,7 +43,8 @@ class RecordingBus implements Bus {
 
 function version(m: Message): string {
   if (m.type === MessageType.ChannelUpdate) return ` v${m.state.version}`;
-  if (m.type === MessageType.ChannelUpdateAcc || m.type === MessageType.ChannelUpdateRej) return ` v${m.version}`;
+  if (m.type === MessageType.ChannelUpdateAcc || m.type === MessageType.ChannelUpdateRej)
+    return ` v${m.version}`;
   return "";
 }
 

@@ -8,7 +8,6 @@ import {
   type PersistCall,
   pay,
   RecordingPersister,
-  type TestParty,
 } from "./client-fixture.test-helper.js";
 import { parentsFirst } from "./restore.js";
 
@@ -18,17 +17,6 @@ afterEach(async () => {
 });
 
 const short = () => ({ signal: AbortSignal.timeout(300) });
-
-/** Restarts `p` from its store and restores; returns the restored channel. */
-async function restartAndRestore(p: TestParty): Promise<Channel> {
-  await fx.restart(p);
-  const report = await p.client.restore({ syncTimeoutMs: 2_000 });
-  expect(report.failed).toEqual([]);
-  expect(report.channels).toHaveLength(1);
-  const r = report.channels[0];
-  if (r?.error) throw r.error;
-  return r?.channel as Channel;
-}
 
 function agree(a: Channel, b: Channel): void {
   expect(a.state.version).toBe(b.state.version);
@@ -115,11 +103,17 @@ describe("crash windows of an update", () => {
     const oc = other.client.channels[0] as Channel;
     const vc = restored?.channel as Channel;
     await eventually(() => oc.state.version === vc.state.version, "both at the same version");
-    return who === "proposer" ? { a: vc, b: oc, outcome: restored?.sync } : { a: oc, b: vc, outcome: restored?.sync };
+    return who === "proposer"
+      ? { a: vc, b: oc, outcome: restored?.sync }
+      : { a: oc, b: vc, outcome: restored?.sync };
   }
 
   it("receiver crashes before storing its own signature: the update is discarded on both sides", async () => {
-    const { a, b, outcome } = await crashCase("receiver", (c) => c.method === "sigAdded" && c.idx === 1, false);
+    const { a, b, outcome } = await crashCase(
+      "receiver",
+      (c) => c.method === "sigAdded" && c.idx === 1,
+      false,
+    );
     expect(outcome).toBe("discarded");
     agree(a, b);
     expect(a.state.version).toBe(0n);
@@ -128,7 +122,11 @@ describe("crash windows of an update", () => {
   });
 
   it("receiver crashes after storing its signature, before sending: both adopt the signed state", async () => {
-    const { a, b, outcome } = await crashCase("receiver", (c) => c.method === "sigAdded" && c.idx === 1, true);
+    const { a, b, outcome } = await crashCase(
+      "receiver",
+      (c) => c.method === "sigAdded" && c.idx === 1,
+      true,
+    );
     // The proposer discarded it after its timeout; whichever sync runs first, it adopts version 1.
     expect(["peer-behind", "in-sync"]).toContain(outcome);
     await eventually(() => a.state.version === 1n, "the proposer adopted version 1");
@@ -144,7 +142,11 @@ describe("crash windows of an update", () => {
   });
 
   it("proposer crashes while waiting for the acceptance: completed from the peer's state", async () => {
-    const { a, b, outcome } = await crashCase("proposer", (c) => c.method === "sigAdded" && c.idx === 1, false);
+    const { a, b, outcome } = await crashCase(
+      "proposer",
+      (c) => c.method === "sigAdded" && c.idx === 1,
+      false,
+    );
     expect(outcome).toBe("completed");
     agree(a, b);
     expect(a.state.version).toBe(1n);

@@ -133,7 +133,10 @@ describe("hostile sync messages", () => {
     await setup();
     const s = newer([0n, 200n]);
     const mallory = SimAccount.random();
-    await send(mallory.address, Phase.Acting, s, [await sign(a.participant, s), await sign(b.participant, s)]);
+    await send(mallory.address, Phase.Acting, s, [
+      await sign(a.participant, s),
+      await sign(b.participant, s),
+    ]);
     await expectError(SyncError, /not the peer/);
   });
 

@@ -117,7 +117,9 @@ export class ChannelSynchronizer {
     const key = channel.idHex;
     const running = this.#running.get(key);
     if (running) return running;
-    const run = this.#run(channel, opts.signal, opts.timeoutMs ?? this.#env.timeoutMs).finally(() => this.#running.delete(key));
+    const run = this.#run(channel, opts.signal, opts.timeoutMs ?? this.#env.timeoutMs).finally(() =>
+      this.#running.delete(key),
+    );
     this.#running.set(key, run);
     return run;
   }
@@ -253,9 +255,11 @@ export class ChannelSynchronizer {
     }
     const state = tx.state;
     if (!state) throw new SyncError(key, "sync message without a state");
-    if (!channelIdEquals(state.id, channel.id)) throw new SyncError(key, "the state belongs to another channel");
+    if (!channelIdEquals(state.id, channel.id))
+      throw new SyncError(key, "the state belongs to another channel");
     const n = channel.params.parts.length;
-    if (tx.sigs.length !== n) throw new SyncError(key, `${tx.sigs.length} signature slots for ${n} participants`);
+    if (tx.sigs.length !== n)
+      throw new SyncError(key, `${tx.sigs.length} signature slots for ${n} participants`);
 
     if (peerPhase === Phase.InitSigning) {
       if (state.version !== 0n) throw new SyncError(key, "an opening sync must carry version 0");
@@ -265,7 +269,7 @@ export class ChannelSynchronizer {
     if (peerPhase === Phase.Progressed && tx.sigs.every((s) => s === undefined)) {
       return "ignored"; // an on-chain state: the adjudicator events carry it
     }
-    const missing = tx.sigs.findIndex((s) => s === undefined);
+    const missing = tx.sigs.indexOf(undefined);
     if (missing >= 0) throw new SyncError(key, `signature ${missing} is missing`);
     await this.#verifyPresent(channel, state, tx.sigs);
 
