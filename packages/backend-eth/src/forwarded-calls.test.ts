@@ -13,11 +13,12 @@ import {
   type State,
   stateEquals,
 } from "@perun-ts/core";
-import { encodeFunctionData, type Hex } from "viem";
+import { createPublicClient, custom, encodeFunctionData, type Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EthAdjudicator } from "./adjudicator.js";
 import { BlockTimeout } from "./block-timeout.js";
 import { adjudicatorCallInputs } from "./calldata.js";
+import { EthChain } from "./chain.js";
 import { bytesToHex0x, toEthParams, toEthState } from "./encoding.js";
 import type { EthAccount } from "./eth-account.js";
 import { EthAddress } from "./eth-address.js";
@@ -224,7 +225,7 @@ describe("updates through another contract", () => {
       // the timeout is the chain's: it has not elapsed yet and ends at the dispute record's timeout
       expect(await ev.timeout.isElapsed()).toBe(false);
       expect(ev.timeout instanceof BlockTimeout && ev.timeout.time).toBe(dispute.timeout);
-      expect(ev.state.version).toBe(1n);
+      expect(ev.type === "registered" && ev.state.version).toBe(1n);
       expect(ev.type === "registered" && ev.sigs.length).toBe(0);
     } finally {
       sub.close();
@@ -250,5 +251,69 @@ describe("updates through another contract", () => {
       ],
     };
     expect(adjudicatorCallInputs(trace, adj)).toEqual(["0xaa", "0xdd"]);
+  });
+
+  it("a transaction the node fails to return is retried, then built without it — never skipped", async () => {
+    /** A chain whose node answers eth_getTransactionByHash with an error the first `failures` times. */
+    const flakyChain = (failures: number) => {
+      const state = { failed: 0 };
+      const client = createPublicClient({
+        transport: custom(
+          {
+            async request({ method, params }: { method: string; params?: unknown }) {
+              if (method === "eth_getTransactionByHash" && state.failed < failures) {
+                state.failed++;
+                throw new Error("transaction index not ready");
+              }
+              const res = await fetch(env.anvil.rpcUrl, {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params: params ?? [] }),
+              });
+              const body = (await res.json()) as { result?: unknown; error?: { message: string } };
+              if (body.error) throw new Error(body.error.message);
+              return body.result;
+            },
+          },
+          { retryCount: 0 },
+        ),
+      });
+      return { chain: new EthChain({ client, confirmations: 1, pollingIntervalMs: 10 }), state };
+    };
+    const direct = new EthAdjudicator({ chain: env.chain, adjudicator: env.deployment.adjudicator });
+
+    // transient: two failures, then the state is rebuilt from calldata
+    const s1 = await signedAt(newChannel(), 2n, [4n, 4n]);
+    const flaky = flakyChain(2);
+    const sub = await new EthAdjudicator({
+      chain: flaky.chain,
+      adjudicator: env.deployment.adjudicator,
+    }).subscribe(s1.state.id);
+    try {
+      await direct.register({ params: s1.params, account: alice(), tx: s1, idx: 0, secondary: false }, []);
+      const ev = await first(sub);
+      expect(flaky.state.failed).toBe(2);
+      expect(ev.type === "registered" && stateEquals(ev.state, s1.state)).toBe(true);
+      expect((ev as Partial<StateUnknown>).stateUnknown).toBeUndefined();
+    } finally {
+      sub.close();
+    }
+
+    // permanent: delivered state-unknown after the retries
+    const s2 = await signedAt(newChannel(), 3n, [4n, 4n]);
+    const broken = flakyChain(Number.MAX_SAFE_INTEGER);
+    const sub2 = await new EthAdjudicator({
+      chain: broken.chain,
+      adjudicator: env.deployment.adjudicator,
+    }).subscribe(s2.state.id);
+    try {
+      await direct.register({ params: s2.params, account: alice(), tx: s2, idx: 0, secondary: false }, []);
+      const ev = await first(sub2);
+      expect(ev.version).toBe(3n);
+      expect((ev as Partial<StateUnknown>).stateUnknown).toBe(true);
+      expect(broken.state.failed).toBeGreaterThanOrEqual(5);
+    } finally {
+      sub2.close();
+    }
   });
 });

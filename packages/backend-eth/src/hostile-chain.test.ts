@@ -260,7 +260,12 @@ describe("hostile chain on anvil", () => {
         fundingTimeout: 30n,
         depositors: [{ asset: e.deployment.ethAsset, depositor: new EthDepositor() }],
       });
-    const req = (idx: number) => ({ params, state, idx, agreement: state.allocation.balances });
+    const req = (idx: number) => ({
+      params,
+      state,
+      idx,
+      agreement: state.allocation.balances.map((row) => [...row]),
+    });
     // Alice needs 3 confirmations; her own deposit goes in first
     const aliceFunding = funder(alice, 3).fund(req(0));
     aliceFunding.catch(() => undefined); // awaited below

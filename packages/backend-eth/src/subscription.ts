@@ -83,6 +83,9 @@ export interface SubscriptionOptions {
   readonly logger: Logger;
 }
 
+// Rounds a transaction that the node does not return is retried before its event is built without it.
+const MAX_TX_FETCH_ATTEMPTS = 5;
+
 // How far to rescan after a reorg deeper than the confirmation depth was detected.
 const REORG_RESCAN = 128n;
 
@@ -108,6 +111,8 @@ export class ChannelUpdateSubscription implements AdjudicatorSubscription {
   #lastHead: BlockHead | undefined;
   /** Scanned logs whose events are not built yet (in order). */
   readonly #pending: ChannelUpdateLog[] = [];
+  /** Failed `eth_getTransactionByHash` attempts per transaction. */
+  readonly #txFailures = new Map<string, number>();
   #loop: Promise<void> | undefined;
 
   private constructor(o: SubscriptionOptions) {
@@ -170,7 +175,8 @@ export class ChannelUpdateSubscription implements AdjudicatorSubscription {
       try {
         await chain.pause(signal);
         const head = await chain.head();
-        if (this.#lastHead && head.hash === this.#lastHead.hash) continue;
+        // nothing new on chain and nothing left to retry
+        if (this.#lastHead && head.hash === this.#lastHead.hash && this.#pending.length === 0) continue;
         this.#lastHead = head;
         await this.#checkReorg(head);
         this.#pending.push(...(await this.#scan(chain.confirmedNumber(head), head)));
@@ -299,14 +305,25 @@ export class ChannelUpdateSubscription implements AdjudicatorSubscription {
         return undefined;
       }
     };
+    let tx: { to: Hex | null; input: Hex };
     try {
-      const tx = await chain.rpc("eth_getTransactionByHash", () =>
-        chain.client.getTransaction({ hash: l.txHash }),
-      );
-      if (tx.to?.toLowerCase() === adjudicator.hex) {
-        const direct = matches(tx.input);
-        if (direct) return direct;
-      }
+      tx = await chain.rpc("eth_getTransactionByHash", () => chain.client.getTransaction({ hash: l.txHash }));
+      this.#txFailures.delete(l.txHash);
+    } catch (err) {
+      // retried by the poll loop; a node that cannot serve the transaction at all (no tx index)
+      // yields a state-unknown event after a few rounds rather than blocking the queue forever
+      const n = (this.#txFailures.get(l.txHash) ?? 0) + 1;
+      this.#txFailures.set(l.txHash, n);
+      if (err instanceof ChainNotReachableError || n < MAX_TX_FETCH_ATTEMPTS) throw err;
+      this.#txFailures.delete(l.txHash);
+      logger.warn("cannot fetch the transaction of a channel update", { tx: l.txHash, error: String(err) });
+      return undefined;
+    }
+    if (tx.to?.toLowerCase() === adjudicator.hex) {
+      const direct = matches(tx.input);
+      if (direct) return direct;
+    }
+    try {
       if (this.#o.traceCalls === false) return undefined;
       const trace = await chain.rpc("debug_traceTransaction", () =>
         chain.client.request({
