@@ -9,6 +9,7 @@ describe("parseArgs", () => {
       quick: false,
       out: undefined,
       profileDir: undefined,
+      durable: true,
       help: false,
     });
   });

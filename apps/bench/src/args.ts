@@ -18,6 +18,8 @@ export interface BenchArgs {
   readonly out: string | undefined;
   /** Directory for V8 CPU profiles of the node processes (`--cpu-prof`); undefined: no profiles. */
   readonly profileDir: string | undefined;
+  /** False with `--no-fsync`: a diagnostic run without durable writes (not the benchmark of record). */
+  readonly durable: boolean;
   readonly help: boolean;
 }
 
@@ -27,7 +29,8 @@ benchmarks: ${BENCHMARKS.join(", ")} (default: all)
   --signer   secp256k1 implementation (default noble; native falls back to noble with a warning)
   --quick    small sizes (seconds, for the smoke test); figures are not comparable
   --out      where to write the JSON results (default apps/bench/results/latest.json)
-  --profile  write a CPU profile of every node process into dir (node --cpu-prof)`;
+  --profile  write a CPU profile of every node process into dir (node --cpu-prof)
+  --no-fsync diagnostic: LevelDB writes without fsync (shows what durability costs)`;
 
 function isBenchmark(s: string): s is BenchmarkName {
   return (BENCHMARKS as readonly string[]).includes(s);
@@ -41,6 +44,7 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
   let out: string | undefined;
   let profileDir: string | undefined;
   let help = false;
+  let durable = true;
   const value = (i: number, flag: string): string => {
     const v = argv[i];
     if (v === undefined || v.startsWith("--")) throw new UsageError(`${flag} needs a value`);
@@ -67,6 +71,9 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
       case "--profile":
         profileDir = take();
         break;
+      case "--no-fsync":
+        durable = false;
+        break;
       case "--help":
       case "-h":
         help = true;
@@ -78,5 +85,5 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
     }
   }
   const benchmarks = picked.size === 0 ? BENCHMARKS : BENCHMARKS.filter((b) => picked.has(b));
-  return { benchmarks, signer, quick, out, profileDir, help };
+  return { benchmarks, signer, quick, out, profileDir, durable, help };
 }

@@ -6,7 +6,7 @@ import {
   EthChain,
   startAnvil,
 } from "@perun-ts/backend-eth";
-import { type NodeOptions, startNodePair } from "./node-pair.js";
+import { levelDb, type NodeOptions, startNodePair } from "./node-pair.js";
 import { notAvailable, type Row } from "./row.js";
 import type { Sizes } from "./sizes.js";
 import { quantile } from "./stats.js";
@@ -27,7 +27,7 @@ export async function openSimBench(opts: NodeOptions, sizes: Sizes): Promise<Row
         metric: "ledger channel, sim ledger: latency p50",
         value: quantile(r.latenciesMs, 0.5),
         unit: "ms",
-        note: `${r.latenciesMs.length} sequential opens, 2 processes, TCP, durable LevelDB; p99 ${quantile(r.latenciesMs, 0.99).toFixed(1)} ms`,
+        note: `${r.latenciesMs.length} sequential opens, 2 processes, TCP, ${levelDb(opts)}; p99 ${quantile(r.latenciesMs, 0.99).toFixed(1)} ms`,
       },
     ];
   } finally {

@@ -1,4 +1,4 @@
-import { type NodeOptions, startNodePair } from "./node-pair.js";
+import { levelDb, type NodeOptions, startNodePair } from "./node-pair.js";
 import type { Row } from "./row.js";
 import type { Sizes } from "./sizes.js";
 import { WorkerHandle } from "./worker-handle.js";
@@ -30,7 +30,7 @@ export async function scaleBench(opts: NodeOptions, sizes: Sizes): Promise<Row[]
         seed: "bench alice",
         signer: opts.signer,
         dbDir: pair.aliceDbDir,
-        durable: true,
+        durable: opts.durable,
       });
       restore = await restarted.call("restore", null);
     } finally {
@@ -65,7 +65,7 @@ export async function scaleBench(opts: NodeOptions, sizes: Sizes): Promise<Row[]
         metric: `open ${channels} channels (${concurrency} concurrent)`,
         value: (channels * 1000) / opened.elapsedMs,
         unit: "opens/s",
-        note: "sim ledger, 2 processes, durable LevelDB",
+        note: `sim ledger, 2 processes, ${levelDb(opts)}`,
       },
     ];
   } finally {

@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import type { CryptoCosts } from "./crypto-bench.js";
-import { type NodeOptions, type NodePair, startNodePair } from "./node-pair.js";
+import { levelDb, type NodeOptions, type NodePair, startNodePair } from "./node-pair.js";
 import type { Row } from "./row.js";
 import type { Sizes } from "./sizes.js";
 import { quantile } from "./stats.js";
@@ -50,9 +50,15 @@ async function timedUpdates(
   };
 }
 
-function cpuNote(r: { aliceCpuMs: number; bobCpuMs: number; fsyncs: number }, costs: CryptoCosts): string {
+function cpuNote(
+  r: TimedResult & { aliceCpuMs: number; bobCpuMs: number; fsyncs: number },
+  costs: CryptoCosts,
+): string {
   const crypto = (costs.signStateSec + costs.verifyStateSec) * 1000;
-  return `CPU/update: Alice ${r.aliceCpuMs.toFixed(2)} ms, Bob ${r.bobCpuMs.toFixed(2)} ms (sign+verify ${crypto.toFixed(2)} ms); ${r.fsyncs.toFixed(1)} fsync'd batches/update at Alice`;
+  // Cores the two node processes kept busy on average: below the machine's cores means they
+  // waited (for fsync, the peer, or CPU taken by other processes).
+  const busy = ((r.aliceCpuMs + r.bobCpuMs) * r.latenciesMs.length) / r.elapsedMs;
+  return `CPU/update: Alice ${r.aliceCpuMs.toFixed(2)} ms, Bob ${r.bobCpuMs.toFixed(2)} ms (sign+verify ${crypto.toFixed(2)} ms), ${busy.toFixed(2)} cores busy; ${r.fsyncs.toFixed(1)} LevelDB batches/update at Alice`;
 }
 
 /**
@@ -79,7 +85,7 @@ export async function updateSeqBench(opts: NodeOptions, sizes: Sizes, costs: Cry
         floor: floorPerSecond,
         ratio: perSecond / floorPerSecond,
         target: "≥ 70 % of floor",
-        note: `${r.latenciesMs.length} updates, 1 channel, 2 processes, TCP, durable LevelDB; ${cpuNote(r, costs)}`,
+        note: `${r.latenciesMs.length} updates, 1 channel, 2 processes, TCP, ${levelDb(opts)}; ${cpuNote(r, costs)}`,
       },
       {
         benchmark: b,

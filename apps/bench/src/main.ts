@@ -22,7 +22,7 @@ async function runBenchmarks(
 ): Promise<{ rows: Row[]; failures: string[]; signerUsed: string }> {
   const sizes = args.quick ? QUICK : FULL;
   const secp256k1 = benchSecp256k1(args.signer);
-  const nodeOpts = { signer: args.signer, profileDir: args.profileDir };
+  const nodeOpts = { signer: args.signer, profileDir: args.profileDir, durable: args.durable };
   const rows: Row[] = [];
   const failures: string[] = [];
   const needsFloor = args.benchmarks.some((b) => b === "update-seq" || b === "update-par");
@@ -108,6 +108,7 @@ async function main(argv: readonly string[]): Promise<number> {
     command: `pnpm bench ${argv.join(" ")}`.trim(),
     benchmarks: args.benchmarks,
     quick: args.quick,
+    durable: args.durable,
     signer: { requested: args.signer, used: signerUsed },
     node: process.version,
     machine: { ...machine, loadAverageAtEnd: loadAverage() },
@@ -119,7 +120,7 @@ async function main(argv: readonly string[]): Promise<number> {
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(
-    `perun-ts bench — signer ${signerUsed}, node ${process.version}, ${machine.availableParallelism} cores (${machine.cpuModel}), load average ${machine.loadAverageAtStart.join(" ")} at start${args.quick ? ", QUICK sizes" : ""}\n\n`,
+    `perun-ts bench — signer ${signerUsed}, node ${process.version}, ${machine.availableParallelism} cores (${machine.cpuModel}), load average ${machine.loadAverageAtStart.join(" ")} at start${args.quick ? ", QUICK sizes" : ""}${args.durable ? "" : ", NO FSYNC (diagnostic)"}\n\n`,
   );
   process.stdout.write(`${textTable(rows)}\n\nresults: ${out}\n`);
   if (process.env.BENCH_MARKDOWN === "1") process.stdout.write(`\n${markdownTable(rows)}\n`);

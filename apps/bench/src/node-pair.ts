@@ -10,6 +10,13 @@ import type { InitResult } from "./worker-protocol.js";
 export interface NodeOptions {
   readonly signer: SignerChoice;
   readonly profileDir: string | undefined;
+  /** fsync every LevelDB batch (the benchmark of record); false only for the `--no-fsync` diagnostic. */
+  readonly durable: boolean;
+}
+
+/** How the nodes' LevelDB writes, for notes. */
+export function levelDb(opts: NodeOptions): string {
+  return opts.durable ? "durable LevelDB" : "LevelDB WITHOUT fsync";
 }
 
 /** Two node processes ("alice" proposes and drives updates, "bob" accepts) connected over TCP. */
@@ -48,7 +55,7 @@ export async function startNodePair(
         seed: "bench alice",
         signer: opts.signer,
         dbDir: aliceDbDir,
-        durable: true,
+        durable: opts.durable,
         ...(eth && { eth: { ...eth, accountIndex: 1 } }),
       }),
       bob.call("init", {
@@ -56,7 +63,7 @@ export async function startNodePair(
         seed: "bench bob",
         signer: opts.signer,
         dbDir: join(root, "bob"),
-        durable: true,
+        durable: opts.durable,
         ...(eth && { eth: { ...eth, accountIndex: 3 } }),
       }),
     ]);
