@@ -7,6 +7,7 @@ import {
   type ParamsInit,
   type Signature,
   type State,
+  toHex,
 } from "@perun-ts/core";
 import { nobleSecp256k1, type Secp256k1 } from "@perun-ts/secp256k1";
 import { channelIdOf, encodeState, hashState } from "./encoding.js";
@@ -26,13 +27,18 @@ import { ETH_SIGNATURE_LENGTH, type EthSignerOptions, eip191Digest, recoverSigne
 export class EthChannelBackend implements ChannelBackend {
   readonly signatureLength = ETH_SIGNATURE_LENGTH;
   readonly #secp256k1: Secp256k1;
+  readonly #recovered = new Map<string, Uint8Array>();
+  readonly #cacheSize: number;
 
   /**
    * `secp256k1` recovers signers in `verify` (default noble). Signing uses the account's own
-   * implementation; all implementations give the same bytes.
+   * implementation; all implementations give the same bytes. `recoveryCacheSize` (default 1,024;
+   * 0 disables) bounds the memo of recent (digest, signature) → signer results, so a signature
+   * checked again (sync, watcher hand-over, sub-channel funding) costs no second recovery.
    */
-  constructor(opts: EthSignerOptions = {}) {
+  constructor(opts: EthSignerOptions & { readonly recoveryCacheSize?: number } = {}) {
     this.#secp256k1 = opts.secp256k1 ?? nobleSecp256k1;
+    this.#cacheSize = opts.recoveryCacheSize ?? 1_024;
   }
 
   /** The secp256k1 implementation `verify` uses. */
@@ -52,13 +58,29 @@ export class EthChannelBackend implements ChannelBackend {
 
   /**
    * False for another signer or state; `SignatureError` for a malformed signature (length, s, v, r).
-   * One public-key recovery per call; the signer is compared byte-wise without copies.
+   * At most one public-key recovery per (state, signature); the signer is compared byte-wise.
    */
   async verify(signer: Address, state: State, sig: Signature): Promise<boolean> {
-    const recovered = recoverSigner(eip191Digest(hashState(state)), sig, this.#secp256k1);
+    const recovered = this.#recover(eip191Digest(hashState(state)), sig);
     return signer instanceof EthAddress
       ? signer.equalsBytes(recovered)
       : bytesEqual(recovered, signer.bytes());
+  }
+
+  #recover(digest: Uint8Array, sig: Signature): Uint8Array {
+    if (this.#cacheSize === 0 || !(sig instanceof Uint8Array))
+      return recoverSigner(digest, sig, this.#secp256k1);
+    const key = toHex(digest) + toHex(sig);
+    const hit = this.#recovered.get(key);
+    if (hit) return hit;
+    const recovered = recoverSigner(digest, sig, this.#secp256k1); // throws for malformed: not cached
+    if (this.#recovered.size >= this.#cacheSize) {
+      // evict the oldest entry (Map keeps insertion order)
+      const oldest = this.#recovered.keys().next();
+      if (!oldest.done) this.#recovered.delete(oldest.value);
+    }
+    this.#recovered.set(key, recovered);
+    return recovered;
   }
 
   decodeAddress(bytes: Uint8Array): EthAddress {

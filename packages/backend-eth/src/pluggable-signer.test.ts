@@ -67,13 +67,20 @@ describe.each(testSigners)("pluggable secp256k1 (%s)", (_name, inner) => {
     expect([27, 28]).toContain(sig[64]);
     expect(await backend.verify((a as EthPrivateKeyAccount).address, state, sig)).toBe(true);
     expect(await backend.verify((b as EthPrivateKeyAccount).address, state, sig)).toBe(false);
-    expect(calls.recover).toBe(2);
+    // the same (state, signature) is never recovered twice, whoever asks
+    expect(calls.recover).toBe(1);
+    const other = await backend.sign(b as EthPrivateKeyAccount, state);
+    expect(await backend.verify((b as EthPrivateKeyAccount).address, state, other)).toBe(true);
+    expect(await backend.verify((b as EthPrivateKeyAccount).address, { ...state, version: 4n }, other)).toBe(
+      false,
+    );
+    expect(calls.recover).toBe(3);
     // imported and fresh accounts of the wallet sign with it too
     const imported = wallet.importSecretKey(`0x${"11".repeat(32)}`);
     await imported.signData(new Uint8Array([1]));
     const fresh = new EthWallet({ secp256k1: impl }).newAccount();
     await fresh.signData(new Uint8Array([2]));
-    expect(calls.sign).toBe(3);
+    expect(calls.sign).toBe(4);
     // same bytes as noble
     const ref = EthPrivateKeyAccount.fromSecretKey(`0x${"11".repeat(32)}`);
     expect(toHex(await imported.signData(new Uint8Array([9])))).toBe(
@@ -111,6 +118,28 @@ describe.each(testSigners)("pluggable secp256k1 (%s)", (_name, inner) => {
     expect((err2 as SignatureError).details.reason).toBe("unrecoverable-signature");
     await expect(backend.verify(a.address, state, good.subarray(0, 64))).rejects.toThrow(SignatureError);
   });
+});
+
+it("the recovery memo is bounded and can be disabled", async () => {
+  const { impl, calls } = counting(nobleSecp256k1);
+  const a = EthPrivateKeyAccount.random();
+  const b = EthPrivateKeyAccount.random();
+  const small = new EthChannelBackend({ secp256k1: impl, recoveryCacheSize: 2 });
+  const { state } = fixture(small, a, b);
+  const states = [1n, 2n, 3n].map((v) => ({ ...state, version: v }));
+  const sigs = await Promise.all(states.map((s) => small.sign(a, s)));
+  for (const [i, s] of states.entries())
+    expect(await small.verify(a.address, s, sigs[i] as Uint8Array)).toBe(true);
+  expect(calls.recover).toBe(3);
+  // the oldest entry was evicted, the newest two are still memoized
+  expect(await small.verify(a.address, states[2] as State, sigs[2] as Uint8Array)).toBe(true);
+  expect(calls.recover).toBe(3);
+  expect(await small.verify(a.address, states[0] as State, sigs[0] as Uint8Array)).toBe(true);
+  expect(calls.recover).toBe(4);
+  const none = new EthChannelBackend({ secp256k1: impl, recoveryCacheSize: 0 });
+  await none.verify(a.address, states[0] as State, sigs[0] as Uint8Array);
+  await none.verify(a.address, states[0] as State, sigs[0] as Uint8Array);
+  expect(calls.recover).toBe(6);
 });
 
 it("defaults to noble", () => {
