@@ -26,13 +26,15 @@ import {
   type State,
   StateTransitionError,
   type Transaction,
+  TwoPartyRule,
   ValidationError,
   type Wallet,
   type Watcher,
   type WatchHandle,
   withTimeout,
 } from "@perun-ts/core";
-import { type Bus, type ChannelUpdateMessage, type Message, MessageType } from "@perun-ts/wire";
+import { type Bus, type Message, MessageType } from "@perun-ts/wire";
+import type { ChildLink, InterceptDecision, UpdateInterceptor, UpdateRequest } from "./child-link.js";
 import { ClosedError, ResponderUsedError, UpdateConflictError } from "./errors.js";
 import type { PersistingMachine } from "./persisting-machine.js";
 import type { ResponseRouter, UpdateResponse } from "./response-router.js";
@@ -105,6 +107,8 @@ export interface ChannelEnv {
   readonly decisionTimeoutMs: number;
   /** Called once the channel is settled or closed, to remove it from the client. */
   readonly onClosed: (channel: Channel) => void;
+  /** Client-wide interceptor consulted after the channel's own (the hub's virtual-channel logic). */
+  readonly interceptUpdate?: UpdateInterceptor;
   /** Called when an update of ours got no answer in time (the client then syncs the channel). */
   readonly onUpdateTimedOut?: (channel: Channel) => void;
 }
@@ -152,16 +156,105 @@ export class Channel {
   readonly #log: Logger;
   readonly #listeners = new Set<UpdateListener>();
   readonly #closeCtrl = new AbortController();
+  readonly #link: ChildLink | undefined;
+  readonly #children = new Map<string, Channel>();
+  /** The open channels that lock this one's funds (two for the hub's copy of a virtual channel). */
+  readonly #holders = new Set<Channel>();
+  readonly #interceptors = new Set<UpdateInterceptor>();
+  #registered: SignedState | undefined;
   #local: LocalUpdate | undefined;
   #watch: { handle: WatchHandle; loop: Promise<void> } | undefined;
   #closed = false;
 
-  /** @internal Created by the client. */
-  constructor(env: ChannelEnv, machine: PersistingMachine, peers: readonly Address[]) {
+  /** @internal Created by the client; `link` for channels funded from a parent channel. */
+  constructor(env: ChannelEnv, machine: PersistingMachine, peers: readonly Address[], link?: ChildLink) {
     this.#env = env;
     this.#m = machine;
     this.#peers = Object.freeze([...peers]);
     this.#log = env.logger.child({ channel: this.idHex });
+    this.#link = link;
+    if (link) link.parent.adoptChild(this);
+  }
+
+  /** The channel this one is funded from (sub-channels and virtual channels), if any. */
+  get parent(): Channel | undefined {
+    return this.#link?.parent;
+  }
+
+  /** Funded on chain (no parent). */
+  get isLedgerChannel(): boolean {
+    return this.#link === undefined;
+  }
+
+  /** Funded from a parent channel of the same participants. */
+  get isSubChannel(): boolean {
+    return this.#link?.kind === "sub";
+  }
+
+  /** A channel between two parties funded through an intermediary (also the hub's copy). */
+  get isVirtualChannel(): boolean {
+    return this.#link?.kind === "virtual" || this.#link?.kind === "hub-copy";
+  }
+
+  /** The channels currently funded from this one (sub-channels, virtual channels). */
+  get children(): readonly Channel[] {
+    return [...this.#children.values()];
+  }
+
+  /** The newest state of this channel seen registered on chain, if it is newer than `current`. */
+  get registeredState(): SignedState | undefined {
+    return this.#registered;
+  }
+
+  /** @internal Aborted when the channel is closed. */
+  get closeSignal(): AbortSignal {
+    return this.#closeCtrl.signal;
+  }
+
+  /**
+   * @internal Makes a fully signed state current without the update rules (the hub's copy of a
+   * virtual channel importing A's and B's final state; the signatures are verified here).
+   */
+  async importState(signed: SignedState, opts: CallOptions = {}): Promise<void> {
+    const release = await this.#lock(opts.signal);
+    try {
+      const from = this.#m.current.state as State;
+      await this.#m.forceUpdate(signed.state);
+      try {
+        for (const [i, sig] of signed.sigs.entries()) await this.#m.addSig(i, sig);
+        await this.#m.enable();
+      } catch (e) {
+        if (this.#inPhase(Phase.Signing)) await this.#m.discardUpdate();
+        throw e;
+      }
+      await this.#enabled(from);
+    } finally {
+      release();
+    }
+  }
+
+  /** @internal Consults `interceptor` for every update request; returns a function removing it. */
+  addInterceptor(interceptor: UpdateInterceptor): () => void {
+    this.#interceptors.add(interceptor);
+    return () => this.#interceptors.delete(interceptor);
+  }
+
+  /**
+   * @internal Remembers a state registered on chain that is newer than the own current one (the
+   * hub's copy of a virtual channel learns A's and B's updates this way), so that the channel
+   * tree is registered and concluded with it.
+   */
+  noteRegistered(signed: SignedState): void {
+    const cur = this.#m.current.state;
+    const best = this.#registered?.state.version ?? cur?.version ?? -1n;
+    if (signed.state.version > best) this.#registered = signed;
+  }
+
+  /** @internal The newest fully signed state known: the current one or a newer registered one. */
+  bestSignedState(): SignedState {
+    const own = this.#signedState();
+    const reg = this.#registered;
+    return reg && reg.state.version > own.state.version ? reg : own;
   }
 
   /** The channel id. */
@@ -247,6 +340,22 @@ export class Channel {
    *   the peer; ClosedError once the channel is closed.
    */
   async update(updater: Updater, opts: CallOptions = {}): Promise<void> {
+    await this.proposeUpdate(updater, opts);
+  }
+
+  /**
+   * @internal `update` for the client's own protocols: with `lockedMayChange` the update may lock
+   * or release funds of a child channel, and `wrap` turns the update fields into the message sent
+   * (e.g. a virtual-channel funding proposal to the hub).
+   */
+  async proposeUpdate(
+    updater: Updater,
+    opts: CallOptions,
+    internal: {
+      readonly lockedMayChange?: boolean;
+      readonly wrap?: (fields: { state: State; actorIdx: number; sig: Signature }) => Message;
+    } = {},
+  ): Promise<void> {
     const release = await this.#lock(opts.signal);
     try {
       const from = this.#m.current.state as State;
@@ -257,7 +366,7 @@ export class Channel {
         );
       }
       const next: State = { ...updater(cloneState(from)), id: from.id, version: from.version + 1n };
-      checkTwoPartyUpdate(from, next, this.idx, this.idx);
+      if (!internal.lockedMayChange) checkTwoPartyUpdate(from, next, this.idx, this.idx);
       const local: LocalUpdate = { version: next.version, conflict: new AbortController() };
       this.#local = local;
       const response = this.#env.router.expect(this.idHex, next.version);
@@ -265,7 +374,11 @@ export class Channel {
         await this.#m.update(next, this.idx);
         const sig = await this.#m.sig();
         const wait = combine(opts.signal, this.#closeCtrl.signal, local.conflict.signal);
-        await this.#send({ type: MessageType.ChannelUpdate, state: next, actorIdx: this.idx, sig }, wait);
+        const fields = { state: next, actorIdx: this.idx, sig };
+        await this.#send(
+          internal.wrap ? internal.wrap(fields) : { type: MessageType.ChannelUpdate, ...fields },
+          wait,
+        );
         const answer = await response.wait(wait);
         if (answer.type === MessageType.ChannelUpdateRej) {
           if (answer.reason === CONFLICT_REASON && this.idx > this.peerIdx) {
@@ -326,7 +439,7 @@ export class Channel {
    * @internal An update request from the peer. Called synchronously by the client's dispatcher so
    * that requests queue for the lock in arrival order.
    */
-  handleUpdateRequest(msg: ChannelUpdateMessage, sender: Address): void {
+  handleUpdateRequest(msg: UpdateRequest, sender: Address): void {
     const senderIdx = this.#peers.findIndex((p) => p.equals(sender));
     const local = this.#local;
     if (local && local.version === msg.state.version && senderIdx === this.peerIdx) {
@@ -355,7 +468,7 @@ export class Channel {
     });
   }
 
-  async #processRequest(msg: ChannelUpdateMessage, senderIdx: number): Promise<void> {
+  async #processRequest(msg: UpdateRequest, senderIdx: number): Promise<void> {
     const version = msg.state.version;
     const from = this.#m.current.state;
     try {
@@ -367,8 +480,26 @@ export class Channel {
           `channel is in phase ${phaseName(this.#m.phase)}, not Acting`,
         );
       }
-      checkTwoPartyUpdate(from, msg.state, msg.actorIdx, senderIdx);
+      if (msg.actorIdx !== senderIdx) {
+        // The locked-funds rule of checkTwoPartyUpdate comes after the interceptors.
+        throw new StateTransitionError(
+          this.idHex,
+          `${TwoPartyRule.actor} (actor ${msg.actorIdx}, sender ${senderIdx})`,
+        );
+      }
       await this.#m.machine.checkUpdate(msg.state, msg.actorIdx, msg.sig, senderIdx);
+    } catch (e) {
+      this.#log.info("rejecting invalid update", { version, reason: errorReason(e) });
+      await this.#sendRej(version, errorReason(e));
+      return;
+    }
+    if (await this.#intercepted(msg, senderIdx, from)) return;
+    if (msg.type !== MessageType.ChannelUpdate) {
+      await this.#sendRej(version, "not a parent of a virtual channel funded or settled through us");
+      return;
+    }
+    try {
+      checkTwoPartyUpdate(from, msg.state, msg.actorIdx, senderIdx);
     } catch (e) {
       this.#log.info("rejecting invalid update", { version, reason: errorReason(e) });
       await this.#sendRej(version, errorReason(e));
@@ -427,8 +558,40 @@ export class Channel {
     }
   }
 
+  /**
+   * Lets the channel's interceptors (sub-channel funding/settlement) and the client's (hub) decide
+   * on the request; true if one of them did (and its decision was carried out).
+   */
+  async #intercepted(msg: UpdateRequest, senderIdx: number, from: State): Promise<boolean> {
+    let decision: InterceptDecision | undefined;
+    try {
+      for (const i of [...this.#interceptors, this.#env.interceptUpdate]) {
+        const d = i?.(this, cloneState(from), msg, senderIdx);
+        if (d !== undefined) {
+          decision = await d;
+          break;
+        }
+      }
+    } catch (e) {
+      decision = { accept: false, reason: `internal error: ${errorReason(e)}` };
+    }
+    if (decision === undefined) return false;
+    if (!decision.accept) {
+      this.#log.info("rejecting update", { version: msg.state.version, reason: decision.reason });
+      await this.#sendRej(msg.state.version, decision.reason);
+      return true;
+    }
+    await this.#acceptRequest(msg, senderIdx, from);
+    try {
+      decision.onAccepted?.();
+    } catch (e) {
+      this.#log.warn("after-acceptance hook failed", { error: errorReason(e) });
+    }
+    return true;
+  }
+
   async #acceptRequest(
-    msg: ChannelUpdateMessage,
+    msg: UpdateRequest,
     senderIdx: number,
     from: State,
     signal?: AbortSignal,
@@ -493,7 +656,10 @@ export class Channel {
     const release = await this.#lock(opts.signal);
     try {
       if (this.#watch) throw new ValidationError(`channel ${this.idHex} is already watched`);
-      const handle = await this.#env.watcher.startWatchingLedgerChannel(this.#signedState(), opts);
+      const parent = this.#link?.parent;
+      const handle = parent
+        ? await this.#env.watcher.startWatchingSubChannel(parent.id, this.bestSignedState(), opts)
+        : await this.#env.watcher.startWatchingLedgerChannel(this.bestSignedState(), opts);
       const loop = this.#relayEvents(handle, handler);
       this.#watch = { handle, loop };
     } finally {
@@ -544,6 +710,7 @@ export class Channel {
     const phase = this.#m.phase;
     if (phase === Phase.Withdrawing || phase === Phase.Withdrawn || phase < Phase.Funding) return;
     if (ev.type === "registered") {
+      this.noteRegistered({ params: this.params, state: ev.state, sigs: [...ev.sigs] });
       if (phase !== Phase.Progressing && phase !== Phase.Progressed) await this.#m.setRegistered();
     } else if (ev.type === "progressed") {
       const cur = this.#m.current.state as State;
@@ -567,6 +734,10 @@ export class Channel {
    * @throws whatever the adjudicator throws; AbortError if `signal` aborts.
    */
   async settle(opts: SettleOptions = {}): Promise<void> {
+    if (this.#link) {
+      await this.#link.settle(this, opts);
+      return;
+    }
     const signal = opts.signal;
     if (this.#m.phase !== Phase.Final && this.#m.phase !== Phase.Withdrawing) {
       await this.#dispute(signal, "conclude");
@@ -574,9 +745,10 @@ export class Channel {
     const release = await this.#lock(signal);
     try {
       if (this.#m.phase !== Phase.Withdrawing) await this.#m.setWithdrawing();
+      const subStates = new Map(this.descendants().map((c) => [c.idHex, c.bestSignedState().state]));
       await this.#env.adjudicator.withdraw(
         this.#adjudicatorReq(opts.secondary ?? false),
-        new Map(),
+        subStates,
         sigOpt(signal),
       );
       await this.#m.setWithdrawn();
@@ -584,7 +756,98 @@ export class Channel {
     } finally {
       release();
     }
+    // The descendants were concluded with this channel: close them, children before parents.
+    for (const c of this.descendants().reverse()) {
+      if (c.#link?.kind === "hub-copy") {
+        // The hub's copy stays until its other parent is concluded too (it needs its state).
+        this.forgetChild(c);
+        if (c.#holders.size > 0) {
+          // The watcher knows it under this parent only; this parent stops being watched now.
+          if (c.#link.parent === this) await c.#unwatch();
+          continue;
+        }
+      }
+      await c.settledThroughParent();
+    }
     await this.close();
+  }
+
+  /**
+   * @internal The descendants (sub-channels, virtual channels) in DFS pre-order following the
+   * `locked` order of their newest states — the order the adjudicator expects.
+   */
+  descendants(): Channel[] {
+    const out: Channel[] = [];
+    const visit = (ch: Channel, depth: number) => {
+      if (depth > 64) return;
+      for (const l of ch.bestSignedState().state.allocation.locked) {
+        const child = ch.#children.get(channelIdHex(l.id));
+        if (!child) {
+          ch.#log.warn("no state of a locked child channel", { child: channelIdHex(l.id) });
+          continue;
+        }
+        out.push(child);
+        visit(child, depth + 1);
+      }
+    };
+    visit(this, 0);
+    return out;
+  }
+
+  /**
+   * @internal The channel's funds went back to its parent (settled off-chain into it) or its root
+   * was concluded on chain with it: record the end (Withdrawn; persisted data removed) and close.
+   */
+  async settledThroughParent(): Promise<void> {
+    let release: Release;
+    try {
+      release = await this.#lock(undefined);
+    } catch {
+      return;
+    }
+    try {
+      if (this.#inPhase(Phase.Signing)) await this.#m.discardUpdate();
+      const p = this.#m.phase;
+      if (p === Phase.Acting || p === Phase.Funding || p === Phase.Registering) await this.#m.setRegistered();
+      if (this.#m.phase !== Phase.Withdrawn) {
+        if (this.#m.phase !== Phase.Withdrawing) await this.#m.setWithdrawing();
+        await this.#m.setWithdrawn();
+        if (this.#link?.kind !== "hub-copy") {
+          this.#env.wallet.decrementUsage(this.params.parts[this.idx] as Address);
+        }
+      }
+    } catch (e) {
+      this.#log.warn("could not record the conclusion through the parent", { error: errorReason(e) });
+    } finally {
+      release();
+    }
+    await this.close();
+  }
+
+  /** Stops watching the channel (it stays open). */
+  async #unwatch(): Promise<void> {
+    const w = this.#watch;
+    if (!w) return;
+    this.#watch = undefined;
+    try {
+      await this.#env.watcher.stopWatching(this.id);
+    } catch (e) {
+      this.#log.warn("stopping the watcher failed", { error: errorReason(e) });
+      return;
+    }
+    await w.loop;
+  }
+
+  /** @internal Funds of `child` are locked in this channel too (the hub's second parent). */
+  adoptChild(child: Channel): void {
+    this.#children.set(child.idHex, child);
+    child.#holders.add(this);
+  }
+
+  /** @internal `child` left this channel's tree (settled off-chain into it, or closed). */
+  forgetChild(child: Channel): void {
+    if (this.#children.get(child.idHex) === child) this.#children.delete(child.idHex);
+    child.#holders.delete(this);
   }
 
   /**
@@ -694,18 +957,57 @@ export class Channel {
     await this.#register(signal);
   }
 
+  /**
+   * Registers the current state of this ledger channel on chain, with the newest states of all its
+   * descendants (sub-channels and virtual channels at any depth), and returns without waiting for
+   * the dispute window. A failed registration is logged, not thrown: the peer may have registered
+   * the same or a newer state already (the adjudicator events tell). `settle` does this itself;
+   * this is for tests and for parties that want to start a dispute early.
+   *
+   * @throws ValidationError for a sub-channel or virtual channel (register its root instead).
+   */
+  async register(opts: CallOptions = {}): Promise<void> {
+    if (this.#link) throw new ValidationError("only a ledger channel can be registered; register its root");
+    await this.#register(opts.signal);
+  }
+
   async #register(signal: AbortSignal | undefined): Promise<void> {
     const release = await this.#lock(signal);
     try {
       if (this.#inPhase(Phase.Signing)) await this.#m.discardUpdate();
       await this.#m.setRegistering();
+      const descendants = this.descendants();
       try {
-        await this.#env.adjudicator.register(this.#adjudicatorReq(false), [], sigOpt(signal));
+        await this.#env.adjudicator.register(
+          { ...this.#adjudicatorReq(false), tx: this.#m.current },
+          descendants.map((c) => c.bestSignedState()),
+          sigOpt(signal),
+        );
       } catch (e) {
         // The peer may have registered the same or a newer state already; the events tell.
         this.#log.info("registration failed", { error: errorReason(e) });
       }
       await this.#m.setRegistered();
+      for (const c of descendants) await c.#markRegistered();
+    } finally {
+      release();
+    }
+  }
+
+  /** The tree of this descendant was registered: move to Registered (best effort). */
+  async #markRegistered(): Promise<void> {
+    let release: Release;
+    try {
+      release = await this.#lock(undefined);
+    } catch {
+      return;
+    }
+    try {
+      const p = this.#m.phase;
+      if (p === Phase.Signing) await this.#m.discardUpdate();
+      if (this.#m.phase === Phase.Acting || this.#m.phase === Phase.Final) await this.#m.setRegistered();
+    } catch (e) {
+      this.#log.warn("could not mark the channel registered", { error: errorReason(e) });
     } finally {
       release();
     }
@@ -737,14 +1039,16 @@ export class Channel {
     this.#closed = true;
     this.#closeCtrl.abort(new ClosedError("channel"));
     this.#env.onClosed(this);
+    this.#link?.parent.forgetChild(this);
     const w = this.#watch;
     if (w) {
       try {
         await this.#env.watcher.stopWatching(this.id);
+        await w.loop;
       } catch (e) {
+        // The event stream may not end then (e.g. children still watched): do not wait for it.
         this.#log.warn("stopping the watcher failed", { error: errorReason(e) });
       }
-      await w.loop;
     }
   }
 }

@@ -178,12 +178,12 @@ export function checkParentFunds(parent: State, assets: Allocation["assets"], mo
   if (!assetsEqual(parent.allocation.assets, assets)) {
     throw new ValidationError("the child's assets differ from the parent's");
   }
-  moved.forEach((row, a) =>
-    row.forEach((v, p) => {
+  for (const [a, row] of moved.entries()) {
+    for (const [p, v] of row.entries()) {
       const have = parent.allocation.balances[a]?.[p] ?? 0n;
       if (have < v) {
         throw new ValidationError(`parent participant ${p} has only ${have} of asset ${a}, needs ${v}`);
       }
-    }),
-  );
+    }
+  }
 }

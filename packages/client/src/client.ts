@@ -26,7 +26,6 @@ import {
 import {
   type Bus,
   type ChannelProposalRejMessage,
-  type ChannelUpdateMessage,
   type Envelope,
   type LedgerChannelProposalAccMessage,
   type LedgerChannelProposalMessage,
@@ -35,14 +34,18 @@ import {
   type Unsubscribe,
 } from "@perun-ts/wire";
 import { Channel, type ChannelEnv, sigOpt, type UpdateHandler } from "./channel.js";
+import { type ChildChannelProposal, ChildChannels } from "./child-channels.js";
+import type { UpdateRequest } from "./child-link.js";
+import type { ClientInternals } from "./client-internals.js";
 import { ChannelNotFundedError, ClosedError, ResponderUsedError } from "./errors.js";
+import { Hub, type VirtualChannelPolicy } from "./hub.js";
 import { channelNonce, randomNonceShare } from "./nonce.js";
-import { isRestorer, type RestoreOptions, type RestoreReport, restoreChannels } from "./restore.js";
-import { ChannelSynchronizer, type SyncOutcome } from "./sync.js";
 import { PersistingMachine } from "./persisting-machine.js";
 import { checkLedgerChannelAcc, checkLedgerChannelProposal } from "./proposal.js";
 import { ResponseRouter } from "./response-router.js";
+import { isRestorer, type RestoreOptions, type RestoreReport, restoreChannels } from "./restore.js";
 import { TaskSupervisor } from "./supervisor.js";
+import { ChannelSynchronizer, type SyncOutcome } from "./sync.js";
 
 /** Everything a client is made of. All collaborators are injected; nothing is global. */
 export interface ClientOptions {
@@ -62,6 +65,8 @@ export interface ClientOptions {
   readonly logger?: Logger;
   /** How long an update handler may take to use its responder (default 10 s). */
   readonly decisionTimeoutMs?: number;
+  /** As a hub: how long one half of a virtual channel's funding or settlement waits for the other (10 s). */
+  readonly virtualMatchTimeoutMs?: number;
   /** How long a channel sync waits for the peer's answer (default 10 s). */
   readonly syncTimeoutMs?: number;
 }
@@ -82,9 +87,13 @@ export interface ProposalResponder {
   reject(reason: string, opts?: CallOptions): Promise<void>;
 }
 
-/** Decides on an incoming ledger channel proposal. */
+/**
+ * Decides on an incoming channel proposal: a ledger channel, a sub-channel of an open channel, or
+ * a virtual channel (check `proposal.type`). For a sub-channel, `accept`'s participant must be the
+ * own participant of the parent.
+ */
 export type ProposalHandler = (
-  proposal: LedgerChannelProposalMessage,
+  proposal: LedgerChannelProposalMessage | ChildChannelProposal,
   responder: ProposalResponder,
 ) => void | Promise<void>;
 
@@ -92,6 +101,11 @@ export type ProposalHandler = (
 export interface Handlers {
   readonly onProposal: ProposalHandler;
   readonly onUpdate: UpdateHandler;
+  /**
+   * As a hub: decides whether to fund a virtual channel between two peers (called once both halves
+   * matched). Rejecting rejects both funding proposals with the reason. Default: accept.
+   */
+  readonly onVirtualChannel?: VirtualChannelPolicy;
 }
 
 /** At most this many requests are buffered before `handle` is called, and this many early updates. */
@@ -100,7 +114,7 @@ const MAX_BUFFERED = 64;
 type ProposalAnswer = Envelope<LedgerChannelProposalAccMessage | ChannelProposalRejMessage>;
 
 interface EarlyUpdate {
-  readonly msg: ChannelUpdateMessage;
+  readonly msg: UpdateRequest;
   readonly sender: Address;
 }
 
@@ -132,6 +146,8 @@ export class Client {
   readonly #router: ResponseRouter;
   readonly #unsubscribe: Unsubscribe;
   readonly #env: ChannelEnv;
+  readonly #child: ChildChannels;
+  readonly #hub: Hub;
   readonly #sync: ChannelSynchronizer;
   readonly #syncErrorCallbacks = new Set<(error: unknown) => void>();
   #earlyCount = 0;
@@ -164,7 +180,15 @@ export class Client {
         if (this.#channels.get(ch.idHex) === ch) this.#channels.delete(ch.idHex);
       },
       onUpdateTimedOut: (ch) => this.#sync.syncInBackground(ch),
+      interceptUpdate: (ch, from, msg, senderIdx) => this.#hub.intercept(ch, from, msg, senderIdx),
     };
+    const internals = this.#internals();
+    this.#child = new ChildChannels(internals);
+    this.#hub = new Hub(
+      internals,
+      () => this.#handlers?.onVirtualChannel,
+      opts.virtualMatchTimeoutMs ?? 10_000,
+    );
     this.#sync = new ChannelSynchronizer({
       bus: opts.bus,
       ownWire: opts.identity.address,
@@ -176,6 +200,49 @@ export class Client {
       onError: (e) => this.#syncFailed(e),
     });
     this.#unsubscribe = opts.bus.subscribe(opts.identity.address, (env) => this.#dispatch(env));
+  }
+
+  /** What the sub-channel, virtual-channel and hub protocols use of this client. */
+  #internals(): ClientInternals {
+    const o = this.#opts;
+    return {
+      address: o.identity.address,
+      backend: o.backend,
+      wallet: o.wallet,
+      funder: o.funder,
+      persister: o.persister,
+      env: this.#env,
+      logger: this.#log,
+      supervisor: this.#supervisor,
+      closeSignal: this.#closeCtrl.signal,
+      channel: (idHex) => this.#channels.get(idHex),
+      openingStarted: (idHex) => {
+        if (this.#channels.has(idHex) || this.#openingIds.has(idHex)) {
+          throw new ValidationError(`channel ${idHex} exists already`);
+        }
+        this.#openingIds.add(idHex);
+      },
+      openingFinished: (idHex) => {
+        this.#openingIds.delete(idHex);
+        this.#releaseEarly(idHex);
+      },
+      registerChannel: (ch) => {
+        this.#register(ch);
+        for (const cb of this.#newChannelCallbacks) {
+          try {
+            cb(ch);
+          } catch (e) {
+            this.#log.warn("onNewChannel callback failed", {
+              error: e instanceof Error ? e.message : String(e),
+            });
+          }
+        }
+      },
+      stopSignal: (signal) => this.#stopSignal(signal),
+      waitError: (e, signal, what) => this.#waitError(e, signal, what),
+      publish: (recipient, message, signal) =>
+        this.#opts.bus.publish({ sender: this.address, recipient, message }, { signal }),
+    };
   }
 
   /** The client's wire address. */
@@ -222,8 +289,19 @@ export class Client {
    *   RequestTimedOutError if `signal` aborts while waiting for the peer; ChannelNotFundedError
    *   (carrying the channel, for recovery by `settle`) if funding failed.
    */
-  async proposeChannel(proposal: LedgerChannelProposalMessage, opts: CallOptions = {}): Promise<Channel> {
+  async proposeChannel(
+    proposal: LedgerChannelProposalMessage | ChildChannelProposal,
+    opts: CallOptions = {},
+  ): Promise<Channel> {
     this.#throwIfClosed();
+    if (proposal.type !== MessageType.LedgerChannelProposal) {
+      this.#openings++;
+      try {
+        return await this.#child.propose(proposal, opts);
+      } finally {
+        this.#openingDone();
+      }
+    }
     checkLedgerChannelProposal(proposal);
     if (!(proposal.peers[0] as Address).equals(this.address)) {
       throw new ValidationError("the proposer must be the first peer");
@@ -414,31 +492,39 @@ export class Client {
         return;
       case MessageType.SubChannelProposal:
       case MessageType.VirtualChannelProposal:
-        this.#reply(env.sender, {
-          type: MessageType.ChannelProposalRej,
-          proposalId: m.proposalId,
-          reason: "only ledger channel proposals are supported",
-        });
+        if (!this.#handlers) this.#buffer(env);
+        else {
+          const onProposal = this.#handlers.onProposal;
+          this.#supervisor.spawn("handle child channel proposal", async () => {
+            this.#openings++;
+            try {
+              await this.#child.handleProposal(env as Envelope<ChildChannelProposal>, onProposal);
+            } finally {
+              this.#openingDone();
+            }
+          });
+        }
         return;
+      case MessageType.SubChannelProposalAcc:
+      case MessageType.VirtualChannelProposalAcc:
       case MessageType.LedgerChannelProposalAcc:
       case MessageType.ChannelProposalRej: {
         const waiter = this.#proposalWaiters.get(toHex(m.proposalId));
-        if (waiter) waiter.resolve(env as ProposalAnswer);
-        else this.#log.debug("dropping a proposal answer nobody waits for");
+        if (
+          waiter &&
+          m.type !== MessageType.SubChannelProposalAcc &&
+          m.type !== MessageType.VirtualChannelProposalAcc
+        )
+          waiter.resolve(env as ProposalAnswer);
+        else if (!this.#child.deliverAnswer(env))
+          this.#log.debug("dropping a proposal answer nobody waits for");
         return;
       }
       case MessageType.ChannelUpdate:
-        if (!this.#handlers && !this.#channels.has(channelIdHex(m.state.id))) this.#buffer(env);
-        else this.#routeUpdate(channelIdHex(m.state.id), m, env.sender);
-        return;
       case MessageType.VirtualChannelFundingProposal:
       case MessageType.VirtualChannelSettlementProposal:
-        this.#reply(env.sender, {
-          type: MessageType.ChannelUpdateRej,
-          channelId: m.state.id,
-          version: m.state.version,
-          reason: "virtual channels are not supported",
-        });
+        if (!this.#handlers && !this.#channels.has(channelIdHex(m.state.id))) this.#buffer(env);
+        else this.#routeUpdate(channelIdHex(m.state.id), m, env.sender);
         return;
       case MessageType.ChannelUpdateAcc:
       case MessageType.ChannelUpdateRej: {
@@ -464,7 +550,7 @@ export class Client {
     else this.#log.warn("request buffer full; dropping a request received before handle()");
   }
 
-  #routeUpdate(idHex: string, msg: ChannelUpdateMessage, sender: Address): void {
+  #routeUpdate(idHex: string, msg: UpdateRequest, sender: Address): void {
     const ch = this.#channels.get(idHex);
     if (ch) {
       ch.handleUpdateRequest(msg, sender);
@@ -657,6 +743,8 @@ export class Client {
     this.#unsubscribe();
     this.#closeCtrl.abort(new ClosedError("client"));
     for (const w of this.#proposalWaiters.values()) w.reject(new ClosedError("client"));
+    this.#child.close(new ClosedError("client"));
+    this.#hub.close();
     await Promise.all([...this.#channels.values()].map((ch) => ch.close()));
     await this.#supervisor.drain();
   }

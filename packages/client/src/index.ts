@@ -9,6 +9,13 @@ export {
   type UpdateResponder,
   type Updater,
 } from "./channel.js";
+export type { ChildChannelProposal } from "./child-channels.js";
+export {
+  type SubChannelProposalInit,
+  subChannelProposal,
+  type VirtualChannelProposalInit,
+  virtualChannelProposal,
+} from "./child-proposal.js";
 export {
   Client,
   type ClientOptions,
@@ -24,6 +31,7 @@ export {
   SyncError,
   UpdateConflictError,
 } from "./errors.js";
+export type { VirtualChannelPolicy, VirtualChannelRequest, VirtualChannelVerdict } from "./hub.js";
 export { channelNonce, NONCE_SHARE_LENGTH, randomNonceShare } from "./nonce.js";
 export {
   checkLedgerChannelAcc,

@@ -64,6 +64,12 @@ export class PersistingMachine {
     await this.persister?.staged(this.machine.source());
   }
 
+  /** Stages a state without the update rules (importing a state signed elsewhere). */
+  async forceUpdate(state: State): Promise<void> {
+    this.machine.forceUpdate(state);
+    await this.persister?.staged(this.machine.source());
+  }
+
   async discardUpdate(): Promise<void> {
     this.machine.discardUpdate();
     await this.persister?.staged(this.machine.source());

@@ -20,6 +20,17 @@ export { rejectedUpdate } from "./rejected-update.js";
 export { petraRobertRestart } from "./restart.js";
 export type { ScenarioLedger, ScenarioNetwork, ScenarioSetup } from "./setup.js";
 export { type NetworkFactory, serializingLocalNetwork, simScenarioSetup, tcpNetwork } from "./sim-setup.js";
+export {
+  hostileSubChannelFunding,
+  openSubChannel,
+  subChannelDispute,
+  subChannelsHappy,
+} from "./sub-channels.js";
 export { describeClientScenarios } from "./suite.js";
 export { TapBus } from "./tap-bus.js";
 export { TrivialApp } from "./trivial-app.js";
+export {
+  virtualChannelDispute,
+  virtualChannelHubRejects,
+  virtualChannelOptimistic,
+} from "./virtual-channels.js";

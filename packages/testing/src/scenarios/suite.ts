@@ -8,6 +8,12 @@ import { progressionPaulPaula } from "./progression.js";
 import { rejectedUpdate } from "./rejected-update.js";
 import { petraRobertRestart } from "./restart.js";
 import type { ScenarioSetup } from "./setup.js";
+import { hostileSubChannelFunding, subChannelDispute, subChannelsHappy } from "./sub-channels.js";
+import {
+  virtualChannelDispute,
+  virtualChannelHubRejects,
+  virtualChannelOptimistic,
+} from "./virtual-channels.js";
 
 /**
  * Registers the role-based client scenarios (spec §9.2) as vitest tests for `setup`. A backend
@@ -28,6 +34,12 @@ export function describeClientScenarios(setup: ScenarioSetup): void {
     it("invalid update and proposal answered with a rejection", () => invalidMessagesRejected(setup));
     it("concurrent updates", () => concurrentUpdates(setup));
     it("funding timeout with recovery of the deposit", () => fundingTimeoutRecovery(setup));
+    it("sub-channels Susie/Tim: nested, settled bottom-up", () => subChannelsHappy(setup));
+    it("sub-channel dispute: stale sub-state refuted", () => subChannelDispute(setup));
+    it("hostile sub-channel funding rejected with the reason", () => hostileSubChannelFunding(setup));
+    it("virtual channel A-B through hub I, settled off-chain", () => virtualChannelOptimistic(setup));
+    it("virtual channel dispute: A 7, B 13, I 20", () => virtualChannelDispute(setup));
+    it("hub rejects a virtual channel by policy", () => virtualChannelHubRejects(setup));
     it("persistence Petra/Robert: restart, restore, sync, settle", () => petraRobertRestart(setup, false));
     it("persistence Petra/Robert with the payment app", () => petraRobertRestart(setup, true));
   });
