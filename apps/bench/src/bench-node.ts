@@ -1,4 +1,4 @@
-import { type Channel, Client, ledgerChannelProposal } from "@perun-ts/client";
+import { type Channel, Client, ledgerChannelProposal, virtualChannelProposal } from "@perun-ts/client";
 import { type Address, AppRegistry, type State, transfer } from "@perun-ts/core";
 import { LevelPersistRestorer } from "@perun-ts/persistence-level";
 import { LocalWatcher } from "@perun-ts/watcher";
@@ -10,6 +10,7 @@ import type {
   CpuResult,
   HeapResult,
   InitResult,
+  OpenResult,
   PersistStats,
   RestoreResult,
   TimedResult,
@@ -133,9 +134,10 @@ export class BenchNode {
   }
 
   /** Proposes `count` channels to the peer, `concurrency` at a time; times each open+fund. */
-  async open(peerWire: Uint8Array, count: number, concurrency: number): Promise<TimedResult> {
+  async open(peerWire: Uint8Array, count: number, concurrency: number): Promise<OpenResult> {
     const peer: Address = this.#chain.backend.decodeAddress(peerWire);
     const start = process.hrtime.bigint();
+    const ids: Uint8Array[] = [];
     const latenciesMs = await pool(count, concurrency, async () => {
       const t0 = process.hrtime.bigint();
       const ch = await this.#client.proposeChannel(
@@ -153,8 +155,43 @@ export class BenchNode {
       );
       const ms = msSince(t0);
       this.#proposed.push(ch);
+      ids.push(ch.id);
       return ms;
     });
+    return { latenciesMs, elapsedMs: msSince(start), ids };
+  }
+
+  /**
+   * Proposes `count` virtual channels (1/1) to the peer, one after another, funded from the
+   * ledger channels `parents` (`[own with the hub, peer's with the hub]`, both with the hub at
+   * index 1); times each open.
+   */
+  async openVirtual(
+    peerWire: Uint8Array,
+    parents: [Uint8Array, Uint8Array],
+    count: number,
+  ): Promise<TimedResult> {
+    const peer: Address = this.#chain.backend.decodeAddress(peerWire);
+    const start = process.hrtime.bigint();
+    const latenciesMs: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const t0 = process.hrtime.bigint();
+      await this.#client.proposeChannel(
+        virtualChannelProposal({
+          challengeDuration: 3600n,
+          proposer: this.#chain.participant.address,
+          initBals: { assets: [this.#chain.asset], balances: [[1n, 1n]], locked: [] },
+          peers: [this.#chain.wire.address, peer],
+          parents,
+          indexMaps: [
+            [0, 1],
+            [1, 0],
+          ],
+        }),
+        { signal: AbortSignal.timeout(CALL_TIMEOUT_MS) },
+      );
+      latenciesMs.push(msSince(t0));
+    }
     return { latenciesMs, elapsedMs: msSince(start) };
   }
 

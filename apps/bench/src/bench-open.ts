@@ -6,7 +6,7 @@ import {
   EthChain,
   startAnvil,
 } from "@perun-ts/backend-eth";
-import { levelDb, type NodeOptions, startNodePair } from "./node-pair.js";
+import { levelDb, type NodeOptions, type StartedNode, startNodePair, startNodes } from "./node-pair.js";
 import { notAvailable, type Row } from "./row.js";
 import type { Sizes } from "./sizes.js";
 import { quantile } from "./stats.js";
@@ -79,13 +79,36 @@ export async function openAnvilBench(opts: NodeOptions, sizes: Sizes): Promise<R
   }
 }
 
-/** The open benchmarks that cannot run yet, each with the reason. */
-export function openUnavailableRows(): Row[] {
-  return [
-    notAvailable(
-      "open",
-      "virtual channel through a hub (3 processes)",
-      "@perun-ts/client has no virtual-channel API yet (it rejects virtual channel proposals)",
-    ),
-  ];
+/**
+ * `open` of a virtual channel: three processes (Alice, the hub Ingrid, Bob), Alice–Ingrid and
+ * Bob–Ingrid ledger channels on the replicated sim ledger, then Alice opens virtual channels
+ * with Bob through Ingrid, one after another (each locks 1/1 in both parents).
+ */
+export async function openVirtualBench(opts: NodeOptions, sizes: Sizes): Promise<Row[]> {
+  const { nodes, close } = await startNodes(["alice", "ingrid", "bob"], opts);
+  try {
+    const [alice, ingrid, bob] = nodes as [StartedNode, StartedNode, StartedNode];
+    const [ai, bi] = await Promise.all([
+      alice.handle.call("open", { peerWire: ingrid.info.wire, count: 1, concurrency: 1 }),
+      bob.handle.call("open", { peerWire: ingrid.info.wire, count: 1, concurrency: 1 }),
+    ]);
+    const parents: [Uint8Array, Uint8Array] = [ai.ids[0] as Uint8Array, bi.ids[0] as Uint8Array];
+    await alice.handle.call("openVirtual", { peerWire: bob.info.wire, parents, count: 2 }); // warm-up
+    const r = await alice.handle.call("openVirtual", {
+      peerWire: bob.info.wire,
+      parents,
+      count: sizes.open.count,
+    });
+    return [
+      {
+        benchmark: "open",
+        metric: "virtual channel through a hub: latency p50",
+        value: quantile(r.latenciesMs, 0.5),
+        unit: "ms",
+        note: `${r.latenciesMs.length} sequential opens, 3 processes (Alice, hub, Bob), TCP, ${levelDb(opts)}; p99 ${quantile(r.latenciesMs, 0.99).toFixed(1)} ms`,
+      },
+    ];
+  } finally {
+    await close();
+  }
 }

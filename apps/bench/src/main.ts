@@ -5,7 +5,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { type BenchArgs, type BenchmarkName, parseArgs, USAGE, UsageError } from "./args.js";
 import { gasBench } from "./bench-gas.js";
-import { openAnvilBench, openSimBench, openUnavailableRows } from "./bench-open.js";
+import { openAnvilBench, openSimBench, openVirtualBench } from "./bench-open.js";
 import { scaleBench } from "./bench-scale.js";
 import { updateParBench, updateSeqBench } from "./bench-update.js";
 import { type CryptoCosts, cryptoBench } from "./crypto-bench.js";
@@ -62,7 +62,7 @@ async function runBenchmarks(
       case "open":
         await run(b, () => openSimBench(nodeOpts, sizes));
         await run(b, () => openAnvilBench(nodeOpts, sizes));
-        rows.push(...openUnavailableRows());
+        await run(b, () => openVirtualBench(nodeOpts, sizes));
         break;
       case "scale":
         await run(b, () => scaleBench(nodeOpts, sizes));

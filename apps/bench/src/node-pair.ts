@@ -30,48 +30,74 @@ export interface NodePair {
   close(): Promise<void>;
 }
 
+/** A running node process and what it reported at start. */
+export interface StartedNode {
+  readonly handle: WorkerHandle;
+  readonly info: InitResult;
+  readonly dbDir: string;
+}
+
 /**
- * Starts Alice and Bob with fresh durable LevelDB directories and connects them; on the sim backend,
+ * Starts one node process per name (fresh LevelDB directories, seeds "bench <name>"), relays
+ * every sim deposit to all others and lets every node reach every other one. On backend-eth when
+ * `eth` names a chain with the Perun contracts (node i uses anvil accounts 2i+1 and 2i+2).
+ */
+export async function startNodes(
+  names: readonly string[],
+  opts: NodeOptions,
+  eth?: Omit<EthTarget, "accountIndex">,
+): Promise<{ readonly nodes: StartedNode[]; close(): Promise<void> }> {
+  const root = await mkdtemp(join(tmpdir(), "perun-bench-"));
+  const handles = names.map((name) => WorkerHandle.spawn(name, { profileDir: opts.profileDir }));
+  for (const h of handles) h.relayDepositsTo(handles.filter((o) => o !== h));
+  const close = async () => {
+    await Promise.all(handles.map((h) => h.stop()));
+    await rm(root, { recursive: true, force: true });
+  };
+  try {
+    const nodes = await Promise.all(
+      handles.map(async (handle, i): Promise<StartedNode> => {
+        const name = names[i] as string;
+        const dbDir = join(root, name);
+        const info = await handle.call("init", {
+          name,
+          seed: `bench ${name}`,
+          signer: opts.signer,
+          dbDir,
+          durable: opts.durable,
+          ...(eth && { eth: { ...eth, accountIndex: 2 * i + 1 } }),
+        });
+        return { handle, info, dbDir };
+      }),
+    );
+    for (const a of nodes) {
+      for (const b of nodes) {
+        if (a !== b) await a.handle.call("connect", { peerWire: b.info.wire, port: b.info.port });
+      }
+    }
+    return { nodes, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/**
+ * Starts Alice and Bob with fresh LevelDB directories and connects them; on the sim backend,
  * or on backend-eth when `eth` names a chain with the Perun contracts.
  */
 export async function startNodePair(
   opts: NodeOptions,
   eth?: Omit<EthTarget, "accountIndex">,
 ): Promise<NodePair> {
-  const root = await mkdtemp(join(tmpdir(), "perun-bench-"));
-  const aliceDbDir = join(root, "alice");
-  const alice = WorkerHandle.spawn("alice", { profileDir: opts.profileDir });
-  const bob = WorkerHandle.spawn("bob", { profileDir: opts.profileDir });
-  alice.relayDepositsTo([bob]);
-  bob.relayDepositsTo([alice]);
-  const close = async () => {
-    await Promise.all([alice.stop(), bob.stop()]);
-    await rm(root, { recursive: true, force: true });
+  const { nodes, close } = await startNodes(["alice", "bob"], opts, eth);
+  const [alice, bob] = nodes as [StartedNode, StartedNode];
+  return {
+    alice: alice.handle,
+    bob: bob.handle,
+    aliceInfo: alice.info,
+    bobInfo: bob.info,
+    aliceDbDir: alice.dbDir,
+    close,
   };
-  try {
-    const [aliceInfo, bobInfo] = await Promise.all([
-      alice.call("init", {
-        name: "alice",
-        seed: "bench alice",
-        signer: opts.signer,
-        dbDir: aliceDbDir,
-        durable: opts.durable,
-        ...(eth && { eth: { ...eth, accountIndex: 1 } }),
-      }),
-      bob.call("init", {
-        name: "bob",
-        seed: "bench bob",
-        signer: opts.signer,
-        dbDir: join(root, "bob"),
-        durable: opts.durable,
-        ...(eth && { eth: { ...eth, accountIndex: 3 } }),
-      }),
-    ]);
-    await alice.call("connect", { peerWire: bobInfo.wire, port: bobInfo.port });
-    await bob.call("connect", { peerWire: aliceInfo.wire, port: aliceInfo.port });
-    return { alice, bob, aliceInfo, bobInfo, aliceDbDir, close };
-  } catch (e) {
-    await close();
-    throw e;
-  }
 }

@@ -26,6 +26,7 @@ async function run(): Promise<void> {
       return null;
     },
     open: ({ peerWire, count, concurrency }) => need().open(peerWire, count, concurrency),
+    openVirtual: ({ peerWire, parents, count }) => need().openVirtual(peerWire, parents, count),
     update: ({ channels, perChannel }) => need().update(channels, perChannel),
     cpu: async () => need().cpu(),
     heap: async () => need().heap(),

@@ -33,6 +33,11 @@ export interface TimedResult {
   readonly elapsedMs: number;
 }
 
+export interface OpenResult extends TimedResult {
+  /** Ids of the opened channels, in the order they were opened. */
+  readonly ids: Uint8Array[];
+}
+
 export interface HeapResult {
   readonly heapUsed: number;
   readonly rss: number;
@@ -61,7 +66,11 @@ export interface PersistStats {
 export interface WorkerCommands {
   init: { args: WorkerInit; result: InitResult };
   connect: { args: { peerWire: Uint8Array; port: number }; result: null };
-  open: { args: { peerWire: Uint8Array; count: number; concurrency: number }; result: TimedResult };
+  open: { args: { peerWire: Uint8Array; count: number; concurrency: number }; result: OpenResult };
+  openVirtual: {
+    args: { peerWire: Uint8Array; parents: [Uint8Array, Uint8Array]; count: number };
+    result: TimedResult;
+  };
   update: { args: { channels: number; perChannel: number }; result: TimedResult };
   cpu: { args: null; result: CpuResult };
   heap: { args: null; result: HeapResult };
