@@ -707,7 +707,10 @@ export class Client {
         funder: o.funder,
         logger: this.#log,
         isOpen: (idHex) => this.#channels.has(idHex) || this.#openingIds.has(idHex),
-        newChannel: (machine, peers) => new Channel(this.#env, machine, peers),
+        newChannel: (machine, peers, link) => new Channel(this.#env, machine, peers, link),
+        channel: (idHex) => this.#channels.get(idHex),
+        channels: () => [...this.#channels.values()],
+        restoreHubCopy: (src, p0, p1) => this.#hub.restoreCopy(src, p0, p1),
         register: (ch) => {
           this.#register(ch);
           for (const cb of this.#newChannelCallbacks) {

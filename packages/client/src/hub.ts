@@ -10,7 +10,10 @@ import {
   channelIdEquals,
   channelIdHex,
   findSubAlloc,
+  isFullySigned,
   type Params,
+  type PersistedChannel,
+  Phase,
   type SignedState,
   type State,
   StateMachine,
@@ -256,12 +259,7 @@ export class Hub {
     for (const [i, sig] of initial.sigs.entries()) await machine.addSig(i, sig);
     await machine.enableInit();
     await copy.setFunded();
-    const key = copy.idHex;
-    this.#copies.set(key, { copy, parents: [p0, p1] });
-    copy.closeSignal.addEventListener("abort", () => {
-      this.#copies.delete(key);
-      p1.forgetChild(copy);
-    });
+    this.#keep(copy, p0, p1);
     c.registerChannel(copy);
     this.#followRegistrations(copy);
     try {
@@ -269,6 +267,51 @@ export class Hub {
     } catch (e) {
       c.logger.debug("the hub's copy of a virtual channel is not watched", { error: errorText(e) });
     }
+    return copy;
+  }
+
+  /** Remembers `copy` with its parents until it is closed. */
+  #keep(copy: Channel, p0: Channel, p1: Channel): void {
+    const key = copy.idHex;
+    this.#copies.set(key, { copy, parents: [p0, p1] });
+    copy.closeSignal.addEventListener("abort", () => {
+      if (this.#copies.get(key)?.copy === copy) this.#copies.delete(key);
+      p1.forgetChild(copy);
+    });
+  }
+
+  /**
+   * Rebuilds the hub's copy of a virtual channel from persistence (spec §4.10) the way it was
+   * created: participant 0 with a non-signing stand-in account, funds locked in `p0` (the persisted
+   * parent) and `p1`. The caller registers it with the client and the watcher. A copy restored in
+   * Funding is funded once both parents lock it.
+   *
+   * @throws ValidationError if the persisted data is not a hub copy or a parent does not lock it.
+   */
+  async restoreCopy(src: PersistedChannel, p0: Channel, p1: Channel): Promise<Channel> {
+    const c = this.#c;
+    const { params } = src;
+    if (!params.virtualChannel || src.idx !== 0 || params.parts.length !== 2) {
+      throw new ValidationError("not the hub's copy of a virtual channel");
+    }
+    for (const p of [p0, p1]) {
+      if (!findSubAlloc(p.bestSignedState().state.allocation, src.id)) {
+        throw new ValidationError(`parent ${p.idHex} does not lock the virtual channel`);
+      }
+    }
+    const machine = new PersistingMachine(
+      StateMachine.restore(src, new NonSigningAccount(params.parts[0] as Address), c.backend),
+      c.persister,
+    );
+    // A fully signed staging state (initial, or the imported final one) survived a crash.
+    if (machine.phase === Phase.InitSigning && isFullySigned(machine.staging, 2)) await machine.enableInit();
+    if (machine.phase === Phase.Signing && isFullySigned(machine.staging, 2)) await machine.enable();
+    if (machine.phase < Phase.Funding) throw new ValidationError("the copy was never fully signed");
+    const copy = new Channel(c.env, machine, src.peers, hubCopyLink(p0));
+    p1.adoptChild(copy);
+    if (machine.phase === Phase.Funding) await copy.setFunded();
+    this.#keep(copy, p0, p1);
+    this.#followRegistrations(copy);
     return copy;
   }
 

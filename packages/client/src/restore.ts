@@ -1,6 +1,7 @@
 /**
  * Restoring a client's channels from persistence (spec §4.10, with the gaps of §11.13 closed):
- * rebuild every persisted channel (parents first), restore the wallet usage counts, re-register
+ * rebuild every persisted channel (parents first: sub- and virtual channels and the hub's copies
+ * after their parents, see restore-children.ts), restore the wallet usage counts, re-register
  * with the watcher, hand each to `onNewChannel`, then resume: sync with the peer (which resolves a
  * half-finished update or opening) and finish funding a channel that stopped in Funding.
  */
@@ -25,6 +26,7 @@ import {
 import type { Channel } from "./channel.js";
 import { ChannelNotFundedError } from "./errors.js";
 import { PersistingMachine } from "./persisting-machine.js";
+import { type ChildRestoreContext, depths, rebuildChild } from "./restore-children.js";
 import type { SyncOutcome } from "./sync.js";
 
 /** Options of `Client.restore`. */
@@ -58,7 +60,7 @@ export interface RestoreReport {
 }
 
 /** What restoring needs from the client. @internal */
-export interface RestoreContext {
+export interface RestoreContext extends ChildRestoreContext {
   readonly ownWire: Address;
   readonly persister: Persister | undefined;
   readonly wallet: Wallet;
@@ -66,7 +68,6 @@ export interface RestoreContext {
   readonly funder: Funder;
   readonly logger: Logger;
   isOpen(idHex: string): boolean;
-  newChannel(machine: PersistingMachine, peers: readonly Address[]): Channel;
   /** Puts the channel into the client and calls the `onNewChannel` callbacks. */
   register(channel: Channel): void;
   sync(channel: Channel, opts: CallOptions & { readonly timeoutMs?: number }): Promise<SyncOutcome>;
@@ -125,9 +126,6 @@ async function collect(ctx: RestoreContext, restorer: Restorer): Promise<Persist
 /** Rebuilds one ledger channel; returns undefined if there is nothing to restore. */
 async function rebuild(ctx: RestoreContext, src: PersistedChannel): Promise<Channel | undefined> {
   const idHex = channelIdHex(src.id);
-  if (src.parent !== undefined) {
-    throw new ValidationError("restoring sub- and virtual channels is not supported yet");
-  }
   if (!src.peers.some((p) => p.equals(ctx.ownWire))) {
     throw new ValidationError(`channel ${idHex} is not ours (own wire address not among its peers)`);
   }
@@ -204,41 +202,67 @@ export async function restoreChannels(
   restorer: Restorer,
   opts: RestoreOptions,
 ): Promise<RestoreReport> {
-  const { ordered, orphans } = parentsFirst(await collect(ctx, restorer));
+  const all = await collect(ctx, restorer);
+  const { ordered, orphans } = parentsFirst(all);
   const failed: { id: string; error: unknown }[] = orphans.map((c) => ({
     id: channelIdHex(c.id),
     error: new ValidationError("the parent channel is not persisted"),
   }));
-  const restored: Channel[] = [];
-  for (const src of ordered) {
-    const id = channelIdHex(src.id);
-    if (ctx.isOpen(id)) continue;
-    try {
-      const ch = await rebuild(ctx, src);
-      if (!ch) continue;
-      ctx.wallet.incrementUsage(ch.params.parts[ch.idx] as Address);
-      ctx.register(ch);
-      restored.push(ch);
-    } catch (e) {
-      failed.push({ id, error: e });
-    }
-  }
-  if (opts.watch !== false) {
-    for (const ch of restored) {
-      if (ch.phase < Phase.Funding || ch.phase >= Phase.Withdrawn) continue;
-      if (!isFullySigned(ch.current, ch.params.parts.length)) continue; // progressed on chain
-      const onEvent = opts.onEvent;
+  // In waves by depth: a child is rebuilt only after its parent was restored, watched and synced,
+  // so that it is linked to the parent's agreed locked funds (and watched under its parent).
+  const depth = depths(all);
+  const maxDepth = Math.max(0, ...depth.values());
+  const channels: RestoredChannel[] = [];
+  for (let d = 0; d <= maxDepth; d++) {
+    const restored: Channel[] = [];
+    const hubCopies = new Set<Channel>();
+    for (const src of ordered.filter((c) => (depth.get(channelIdHex(c.id)) ?? 0) === d)) {
+      const id = channelIdHex(src.id);
+      if (ctx.isOpen(id)) continue;
       try {
-        await ch.watch((ev) => onEvent?.(ch, ev), opts.signal ? { signal: opts.signal } : {});
+        let ch: Channel | undefined;
+        if (src.parent === undefined) ch = await rebuild(ctx, src);
+        else {
+          const child = await rebuildChild(ctx, src);
+          ch = child?.channel;
+          if (child?.hubCopy) hubCopies.add(child.channel);
+        }
+        if (!ch) continue;
+        if (!hubCopies.has(ch)) ctx.wallet.incrementUsage(ch.params.parts[ch.idx] as Address);
+        ctx.register(ch);
+        restored.push(ch);
       } catch (e) {
-        ctx.logger.warn("re-registering with the watcher failed", {
-          channel: ch.idHex,
-          error: e instanceof Error ? e.message : String(e),
-        });
+        failed.push({ id, error: e });
       }
     }
+    if (opts.watch !== false) await watchAll(ctx, restored, opts);
+    if (opts.resume === false) channels.push(...restored.map((channel) => ({ channel })));
+    else {
+      // The hub's copy has no peer to sync with (the hub is not a participant).
+      channels.push(
+        ...(await Promise.all(
+          restored.map((ch) => (hubCopies.has(ch) ? { channel: ch } : resume(ctx, ch, opts))),
+        )),
+      );
+    }
   }
-  if (opts.resume === false) return { channels: restored.map((channel) => ({ channel })), failed };
-  const channels = await Promise.all(restored.map((ch) => resume(ctx, ch, opts)));
   return { channels, failed };
+}
+
+/** Re-registers restored channels with the watcher (in order: parents before children). */
+async function watchAll(ctx: RestoreContext, restored: readonly Channel[], opts: RestoreOptions) {
+  for (const ch of restored) {
+    if (ch.phase < Phase.Funding || ch.phase >= Phase.Withdrawn) continue;
+    if (!isFullySigned(ch.current, ch.params.parts.length)) continue; // progressed on chain
+    if (ch.parent && ch.parent.phase >= Phase.Withdrawn) continue;
+    const onEvent = opts.onEvent;
+    try {
+      await ch.watch((ev) => onEvent?.(ch, ev), opts.signal ? { signal: opts.signal } : {});
+    } catch (e) {
+      ctx.logger.warn("re-registering with the watcher failed", {
+        channel: ch.idHex,
+        error: e instanceof Error ? e.message : String(e),
+      });
+    }
+  }
 }
