@@ -20,7 +20,6 @@ import {
   type SignedState,
   type State,
   StateTransitionError,
-  type SubAlloc,
   stateEquals,
   toHex,
   ValidationError,
