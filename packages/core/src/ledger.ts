@@ -63,6 +63,12 @@ export interface RegisteredEvent extends AdjudicatorEventBase {
   readonly type: "registered";
   readonly state: State;
   readonly sigs: readonly Uint8Array[];
+  /**
+   * Set when the backend saw the event but could not recover the registered state (e.g. the
+   * adjudicator was called through another contract); `state`/`sigs` are then placeholders and
+   * only `id`, `version` and `timeout` are meaningful.
+   */
+  readonly stateUnknown?: boolean;
 }
 
 /** An app channel was progressed on chain by `actorIdx`. */
@@ -70,6 +76,8 @@ export interface ProgressedEvent extends AdjudicatorEventBase {
   readonly type: "progressed";
   readonly state: State;
   readonly actorIdx: number;
+  /** As on `RegisteredEvent`: `state` is a placeholder. */
+  readonly stateUnknown?: boolean;
 }
 
 /** The channel outcome is final on chain; funds can be withdrawn. */
