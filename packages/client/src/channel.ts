@@ -709,6 +709,15 @@ export class Channel {
   async #applyEventLocked(ev: AdjudicatorEvent): Promise<void> {
     const phase = this.#m.phase;
     if (phase === Phase.Withdrawing || phase === Phase.Withdrawn || phase < Phase.Funding) return;
+    if (ev.type !== "concluded" && ev.stateUnknown) {
+      // The chain moved but its state could not be recovered: record the dispute phase only and
+      // never adopt the placeholder state.
+      this.#log.warn("adjudicator event without a recoverable state", { event: ev.type, version: ev.version });
+      if (phase !== Phase.Registered && phase !== Phase.Progressing && phase !== Phase.Progressed) {
+        await this.#m.setRegistered();
+      }
+      return;
+    }
     if (ev.type === "registered") {
       this.noteRegistered({ params: this.params, state: ev.state, sigs: [...ev.sigs] });
       if (phase !== Phase.Progressing && phase !== Phase.Progressed) await this.#m.setRegistered();
