@@ -218,6 +218,19 @@ export class BenchNode {
     return { latenciesMs: perChannelLatencies.flat(), elapsedMs: msSince(start) };
   }
 
+  /** Resolves once the client holds at least `count` channels (opened by either side). */
+  async waitChannels(count: number): Promise<void> {
+    if (this.#client.channels.length >= count) return;
+    await new Promise<void>((resolve) => {
+      const off = this.#client.onNewChannel(() => {
+        if (this.#client.channels.length >= count) {
+          off();
+          resolve();
+        }
+      });
+    });
+  }
+
   heap(): HeapResult {
     collectGarbage();
     const m = process.memoryUsage();

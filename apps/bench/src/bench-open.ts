@@ -93,12 +93,17 @@ export async function openVirtualBench(opts: NodeOptions, sizes: Sizes): Promise
       bob.handle.call("open", { peerWire: ingrid.info.wire, count: 1, concurrency: 1 }),
     ]);
     const parents: [Uint8Array, Uint8Array] = [ai.ids[0] as Uint8Array, bi.ids[0] as Uint8Array];
-    await alice.handle.call("openVirtual", { peerWire: bob.info.wire, parents, count: 2 }); // warm-up
-    const r = await alice.handle.call("openVirtual", {
-      peerWire: bob.info.wire,
-      parents,
-      count: sizes.open.count,
-    });
+    // One open at a time, each timed at Alice; before the next one, Bob must hold the previous
+    // channel: he rejects a proposal while his parent channel is still finishing the last funding
+    // update ("parent channel is not in phase Acting").
+    const latenciesMs: number[] = [];
+    const warmup = 2;
+    for (let i = 0; i < warmup + sizes.open.count; i++) {
+      const one = await alice.handle.call("openVirtual", { peerWire: bob.info.wire, parents, count: 1 });
+      if (i >= warmup) latenciesMs.push(...one.latenciesMs);
+      await bob.handle.call("waitChannels", { count: 2 + i }); // B–I and the virtual channels so far
+    }
+    const r = { latenciesMs };
     return [
       {
         benchmark: "open",

@@ -29,6 +29,10 @@ async function run(): Promise<void> {
     openVirtual: ({ peerWire, parents, count }) => need().openVirtual(peerWire, parents, count),
     update: ({ channels, perChannel }) => need().update(channels, perChannel),
     cpu: async () => need().cpu(),
+    waitChannels: async ({ count }) => {
+      await need().waitChannels(count);
+      return null;
+    },
     heap: async () => need().heap(),
     stats: async () => need().stats(),
     restore: () => need().restore(),

@@ -73,6 +73,8 @@ export interface WorkerCommands {
   };
   update: { args: { channels: number; perChannel: number }; result: TimedResult };
   cpu: { args: null; result: CpuResult };
+  /** Resolves once the client holds at least `count` channels. */
+  waitChannels: { args: { count: number }; result: null };
   heap: { args: null; result: HeapResult };
   restore: { args: null; result: RestoreResult };
   stats: { args: null; result: PersistStats };
