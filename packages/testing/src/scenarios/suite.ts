@@ -1,8 +1,10 @@
 import { describe, it } from "vitest";
+import { subChannelRestart, virtualChannelRestart } from "./child-restart.js";
 import { concurrentUpdates } from "./concurrent-updates.js";
 import { disputeMalloryCarol } from "./dispute.js";
 import { fundingTimeoutRecovery } from "./funding-timeout.js";
 import { happyAliceBob } from "./happy.js";
+import { hostileVirtualChannelFunding, virtualChannelHubOffline } from "./hub-scenarios.js";
 import { invalidMessagesRejected } from "./invalid-messages.js";
 import { progressionPaulPaula } from "./progression.js";
 import { rejectedUpdate } from "./rejected-update.js";
@@ -40,6 +42,15 @@ export function describeClientScenarios(setup: ScenarioSetup): void {
     it("virtual channel A-B through hub I, settled off-chain", () => virtualChannelOptimistic(setup));
     it("virtual channel dispute: A 7, B 13, I 20", () => virtualChannelDispute(setup));
     it("hub rejects a virtual channel by policy", () => virtualChannelHubRejects(setup));
+    it("hostile virtual channel funding rejected by the hub with the reason", () =>
+      hostileVirtualChannelFunding(setup));
+    it("hub offline during a virtual channel's life: A 7, B 13, I 20", () => virtualChannelHubOffline(setup));
+    for (const who of ["alice", "bob", "ingrid"] as const) {
+      it(`virtual channel: ${who} restarts mid-life, settled: A 7, B 13, I 20`, () =>
+        virtualChannelRestart(setup, who));
+    }
+    it("sub-channels: Tim restarts mid-life (3 depths), settled", () => subChannelRestart(setup, "tim"));
+    it("sub-channels: Susie restarts mid-life (3 depths), settled", () => subChannelRestart(setup, "susie"));
     it("persistence Petra/Robert: restart, restore, sync, settle", () => petraRobertRestart(setup, false));
     it("persistence Petra/Robert with the payment app", () => petraRobertRestart(setup, true));
   });
