@@ -7,3 +7,4 @@ export * from "./wallet-suite.js";
 export * from "./ledger-suite.js";
 export * from "./scenarios/index.js";
 export { busSuite, envelopeEquals } from "@perun-ts/wire";
+export * from "./adversarial/index.js";
