@@ -145,6 +145,8 @@ export async function virtualChannelRestart(
       assert.deepEqual(balancesOf(bobI), [13n, 7n]);
       assert.deepEqual(balancesOf(ingridB), [13n, 7n]);
       for (const ch of [aliceI, ingridA, bobI, ingridB]) assert.equal(ch.state.allocation.locked.length, 0);
+      // The hub closes its copy in the background once both parent updates were accepted.
+      for (let i = 0; i < 400 && !copy.isClosed; i++) await new Promise((r) => setTimeout(r, 5));
       assert.ok(va.isClosed && vb.isClosed && copy.isClosed, "every copy of the virtual channel is closed");
 
       await aliceI.update((s) => ({ ...s, isFinal: true }), { signal });

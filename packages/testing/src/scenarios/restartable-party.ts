@@ -16,11 +16,21 @@ import { LocalWatcher } from "@perun-ts/watcher";
 import { GateBus } from "./gate-bus.js";
 import { INITIAL_LEDGER_BALANCE, type ScenarioContext } from "./party.js";
 
-/** Makes the persister of one party (memory by default; LevelDB in @perun-ts/persistence-level). */
-export type StoreFactory = (name: string) => PersistRestorer | Promise<PersistRestorer>;
+/**
+ * Makes the persister of each party (memory by default; LevelDB in @perun-ts/persistence-level).
+ * The factory owns the stores: it closes and deletes them when its test ends.
+ */
+export interface StoreFactory {
+  open(name: string, ctx: ScenarioContext): PersistRestorer | Promise<PersistRestorer>;
+  /**
+   * Closes `old` and opens the same data again, as a restarted process would; without it a
+   * restarted client keeps using `old`.
+   */
+  reopen?(old: PersistRestorer, name: string, ctx: ScenarioContext): Promise<PersistRestorer>;
+}
 
-/** The default store factory: a fresh in-memory persister per party. */
-export const memoryStores: StoreFactory = () => new MemoryPersistRestorer();
+/** The default store factory: a fresh in-memory persister per party, kept across restarts. */
+export const memoryStores: StoreFactory = { open: () => new MemoryPersistRestorer() };
 
 /**
  * A party whose client (and watcher) can be closed and rebuilt from its store, and whose network
@@ -32,7 +42,8 @@ export interface RestartableParty {
   readonly participant: Account;
   readonly wallet: Wallet;
   readonly bus: GateBus;
-  readonly store: PersistRestorer;
+  store: PersistRestorer;
+  readonly stores: StoreFactory;
   client: Client;
   watcher: LocalWatcher;
   /** The `onUpdate` handler accepts plain updates only while this is true. */
@@ -54,8 +65,18 @@ export async function restartableParty(
   const participant = await newAccount();
   await ctx.ledger.mint(participant.address, INITIAL_LEDGER_BALANCE);
   const bus = new GateBus(await ctx.network.busFor(wire));
-  const store = await newStore(name);
-  const p = { name, wire, participant, wallet, bus, store, acceptUpdates: true, events: [] };
+  const store = await newStore.open(name, ctx);
+  const p = {
+    name,
+    wire,
+    participant,
+    wallet,
+    bus,
+    store,
+    stores: newStore,
+    acceptUpdates: true,
+    events: [],
+  };
   startParty(ctx, p as unknown as RestartableParty);
   return p as unknown as RestartableParty;
 }
@@ -95,9 +116,13 @@ export async function stopParty(p: RestartableParty): Promise<void> {
   await p.watcher.close();
 }
 
-/** Stops `p`, starts a new client on the same store and restores (watching, syncing). */
+/**
+ * Stops `p`, reopens its store (if the factory can), starts a new client on it and restores
+ * (watching, syncing).
+ */
 export async function restartParty(ctx: ScenarioContext, p: RestartableParty): Promise<RestoreReport> {
   await stopParty(p);
+  if (p.stores.reopen) p.store = await p.stores.reopen(p.store, p.name, ctx);
   startParty(ctx, p);
   return await p.client.restore({
     signal: ctx.signal,
