@@ -9,7 +9,7 @@ const runs = Number(process.env.ADVERSARY_RUNS ?? 200);
 const seed = Number(process.env.ADVERSARY_SEED ?? Date.now() % 2 ** 31);
 const path = process.env.ADVERSARY_PATH;
 const maxCommands = Number(process.env.ADVERSARY_STEPS ?? 12);
-// ADVERSARY_ENDINGS=all adds the ending that currently finds a known defect (see the README).
+// ADVERSARY_ENDINGS=all adds the ending that currently finds a known defect (settle ignores a newer registered state).
 const endings = process.env.ADVERSARY_ENDINGS === "all" ? { endings: ALL_ENDINGS } : {};
 
 describe("honest client against an adversarial peer (model-based)", () => {
