@@ -69,16 +69,18 @@ async function stop(p: RestartableParty): Promise<void> {
  * channel with persistence, transfer 1, both clients close; the store lists the other party and
  * restores a channel equal to the last state; new clients with the same identity, bus and wallet
  * `restore` (which syncs them with each other); Robert proposes the final state, Petra accepts,
- * both settle. `newStore` supplies the persister (memory by default; LevelDB in its package).
+ * both settle. `newStore` supplies the persister (memory by default; LevelDB in its package); it
+ * gets the scenario context, whose `setup.backend` and `apps` decode what a store restores.
  */
 export async function petraRobertRestart(
   setup: ScenarioSetup,
   withApp: boolean,
-  newStore: () => PersistRestorer | Promise<PersistRestorer> = () => new MemoryPersistRestorer(),
+  newStore: (ctx: ScenarioContext) => PersistRestorer | Promise<PersistRestorer> = () =>
+    new MemoryPersistRestorer(),
 ): Promise<void> {
   await withScenario(setup, async (ctx) => {
-    const petra = await restartableParty(ctx, await newStore());
-    const robert = await restartableParty(ctx, await newStore());
+    const petra = await restartableParty(ctx, await newStore(ctx));
+    const robert = await restartableParty(ctx, await newStore(ctx));
     try {
       const accepted = new Promise<Channel>((resolve) => {
         const off = robert.client.onNewChannel((ch) => {
