@@ -61,9 +61,12 @@ export async function virtualChannelHubOffline(setup: ScenarioSetup): Promise<vo
       const final = va.state.version;
       const before = aliceI.state;
 
-      const err = await va
-        .settle({ signal: AbortSignal.any([signal, AbortSignal.timeout(500)]) })
-        .catch((e) => e);
+      // A plain controller and timer: an `AbortSignal.timeout` only referenced through
+      // `AbortSignal.any` may be garbage-collected before it fires (Node), hanging the wait.
+      const giveUp = new AbortController();
+      const timer = setTimeout(() => giveUp.abort(new Error("gave up waiting for the hub")), 500);
+      const err = await va.settle({ signal: giveUp.signal }).catch((e: unknown) => e);
+      clearTimeout(timer);
       assert.ok(
         err instanceof RequestTimedOutError,
         `the unreachable hub cannot settle it off-chain: ${err}`,
@@ -170,17 +173,25 @@ export async function hostileVirtualChannelFunding(setup: ScenarioSetup): Promis
           initial: init,
           indexMap,
         };
-        const answer = alice.bus.next(
-          (env: Envelope) =>
-            env.message.type === MessageType.ChannelUpdateRej && env.message.version === state.version,
-          AbortSignal.any([signal, AbortSignal.timeout(5_000)]),
-        );
-        answer.catch(() => {}); // awaited below; a failed publish must not leave it unhandled
-        await alice.bus.publish(
-          { sender: alice.wire.address, recipient: ingrid.wire.address, message },
-          { signal },
-        );
-        const rej = (await answer).message;
+        // A plain controller and timer (see above) bound the wait for the hub's rejection.
+        const giveUp = new AbortController();
+        const timer = setTimeout(() => giveUp.abort(new Error("no answer from the hub")), 5_000);
+        let rej: Message;
+        try {
+          const answer = alice.bus.next(
+            (env: Envelope) =>
+              env.message.type === MessageType.ChannelUpdateRej && env.message.version === state.version,
+            giveUp.signal,
+          );
+          answer.catch(() => {}); // awaited below; a failed publish must not leave it unhandled
+          await alice.bus.publish(
+            { sender: alice.wire.address, recipient: ingrid.wire.address, message },
+            { signal },
+          );
+          rej = (await answer).message;
+        } finally {
+          clearTimeout(timer);
+        }
         assert.equal(rej.type, MessageType.ChannelUpdateRej);
         assert.match(rej.reason, reason, `${label}: ${rej.reason}`);
         for (const ch of [ingridA, aliceI, ingridB, bobI]) {
