@@ -200,6 +200,17 @@ describe("signals", () => {
     expect(child.reason).toBe("stop");
   });
 
+  it("timeoutSignal with a live parent still fires its own timeout (TimeoutError)", async () => {
+    const parent = new AbortController();
+    const child = timeoutSignal(5, parent.signal);
+    await new Promise((r) => child.addEventListener("abort", r, { once: true }));
+    expect(parent.signal.aborted).toBe(false);
+    expect((child.reason as DOMException).name).toBe("TimeoutError");
+    const pre = new AbortController();
+    pre.abort("early");
+    expect(timeoutSignal(1000, pre.signal).reason).toBe("early");
+  });
+
   it("throwIfAborted converts the reason to AbortError", () => {
     expect(() => throwIfAborted(undefined)).not.toThrow();
     expect(() => throwIfAborted(new AbortController().signal)).not.toThrow();

@@ -210,8 +210,26 @@ export function withTimeout<T>(
  * `parent` aborts (with the parent's reason), whichever comes first.
  */
 export function timeoutSignal(ms: number, parent?: AbortSignal): AbortSignal {
-  const timeout = AbortSignal.timeout(ms);
-  return parent ? AbortSignal.any([parent, timeout]) : timeout;
+  // Built from a controller and a timer rather than AbortSignal.any([parent,
+  // AbortSignal.timeout(ms)]): on Node 20 a timeout signal reachable only through `any` can be
+  // garbage-collected before it fires, leaving a wait that never ends. The timer holds the
+  // controller, so the returned signal stays alive until it fires or the parent aborts.
+  const ctrl = new AbortController();
+  if (parent?.aborted) {
+    ctrl.abort(parent.reason);
+    return ctrl.signal;
+  }
+  const onParentAbort = () => {
+    clearTimeout(timer);
+    ctrl.abort(parent?.reason);
+  };
+  const timer = setTimeout(() => {
+    parent?.removeEventListener("abort", onParentAbort);
+    ctrl.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError"));
+  }, ms);
+  timer.unref(); // like AbortSignal.timeout: a pending timeout does not keep the process alive
+  parent?.addEventListener("abort", onParentAbort, { once: true });
+  return ctrl.signal;
 }
 
 /**
