@@ -25,6 +25,7 @@ import {
   type SignedState,
   type State,
   StateTransitionError,
+  stateEquals,
   type Transaction,
   TwoPartyRule,
   ValidationError,
@@ -245,16 +246,51 @@ export class Channel {
    * tree is registered and concluded with it.
    */
   noteRegistered(signed: SignedState): void {
-    const cur = this.#m.current.state;
-    const best = this.#registered?.state.version ?? cur?.version ?? -1n;
-    if (signed.state.version > best) this.#registered = signed;
+    const best = this.#registered?.state ?? this.#m.current.state;
+    const v = signed.state.version;
+    // An equal version that differs is recorded too: the chain holds it, so it is concluded with it
+    // (the peer enabled an update of ours whose answer we never got, and we signed another one).
+    if (!best || v > best.version || (v === best.version && !stateEquals(signed.state, best))) {
+      this.#registered = signed;
+    }
   }
 
-  /** @internal The newest fully signed state known: the current one or a newer registered one. */
+  /**
+   * @internal The state the channel is concluded with: the current one, or a registered one that
+   * is newer or differs at the same version.
+   */
   bestSignedState(): SignedState {
     const own = this.#signedState();
     const reg = this.#registered;
-    return reg && reg.state.version > own.state.version ? reg : own;
+    if (!reg) return own;
+    const v = reg.state.version;
+    const ownV = own.state.version;
+    return v > ownV || (v === ownV && !stateEquals(reg.state, own.state)) ? reg : own;
+  }
+
+  /**
+   * The transaction to conclude with after a dispute: the best signed state if every participant's
+   * signature on it verifies (a registered state the chain reported), else the current one.
+   */
+  async #concludeTx(): Promise<Transaction> {
+    const best = this.bestSignedState();
+    if (best === this.#registered) {
+      try {
+        const ok = await Promise.all(
+          this.params.parts.map((p, i) => {
+            const sig = best.sigs[i];
+            return sig ? this.#env.backend.verify(p, best.state, sig) : Promise.resolve(false);
+          }),
+        );
+        if (ok.every(Boolean)) return { state: best.state, sigs: [...best.sigs] };
+      } catch (e) {
+        this.#log.warn("registered state has a malformed signature", { error: errorReason(e) });
+      }
+      this.#log.warn("registered state is not signed by all participants; concluding with the own state", {
+        version: best.state.version,
+      });
+    }
+    return this.#m.current;
   }
 
   /** The channel id. */
@@ -712,7 +748,10 @@ export class Channel {
     if (ev.type !== "concluded" && ev.stateUnknown) {
       // The chain moved but its state could not be recovered: record the dispute phase only and
       // never adopt the placeholder state.
-      this.#log.warn("adjudicator event without a recoverable state", { event: ev.type, version: ev.version });
+      this.#log.warn("adjudicator event without a recoverable state", {
+        event: ev.type,
+        version: ev.version,
+      });
       if (phase !== Phase.Registered && phase !== Phase.Progressing && phase !== Phase.Progressed) {
         await this.#m.setRegistered();
       }
@@ -755,8 +794,11 @@ export class Channel {
     try {
       if (this.#m.phase !== Phase.Withdrawing) await this.#m.setWithdrawing();
       const subStates = new Map(this.descendants().map((c) => [c.idHex, c.bestSignedState().state]));
+      // A final channel is concluded with its final state; otherwise with what the dispute left
+      // on chain (a newer state the peer registered, which we signed).
+      const tx = (this.#m.current.state as State).isFinal ? this.#m.current : await this.#concludeTx();
       await this.#env.adjudicator.withdraw(
-        this.#adjudicatorReq(opts.secondary ?? false),
+        { ...this.#adjudicatorReq(opts.secondary ?? false), tx },
         subStates,
         sigOpt(signal),
       );
