@@ -106,7 +106,7 @@ class Peer {
         this.dying = m;
       } else if (m.type === "fund" || m.type === "withdraw") {
         onLedger(m, (r) => {
-          if (!this.#exited && this.proc.connected) this.proc.send({ ...r, rid: m.rid });
+          if (!this.#exited && this.proc.connected) this.proc.send({ ...r, rid: m.rid }, () => undefined);
         });
       } else {
         const h = this.#byType.get(m.type);
@@ -141,7 +141,8 @@ class Peer {
     const id = ++this.#nextId;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
-      this.proc.send({ type: "cmd", id, ...m });
+      // A send to a process that is dying fails with EPIPE: the exit rejects the request.
+      this.proc.send({ type: "cmd", id, ...m }, () => undefined);
     });
   }
 
@@ -266,6 +267,7 @@ describe("client crash safety on LevelDB (Bob SIGKILLed at every protocol step)"
       syncTimeoutMs: 1_000,
     };
     let bobState: PeerChannel | null = null;
+    let syncRetries = 0;
     let bobMax = -1n;
     const noteBob = (c: PeerChannel | null) => {
       bobState = c;
@@ -285,6 +287,7 @@ describe("client crash safety on LevelDB (Bob SIGKILLed at every protocol step)"
       }
       debug("ready", JSON.stringify(ready));
       noteBob(ready.channel);
+      if (ready.retried) syncRetries++;
       return p;
     };
 
@@ -535,7 +538,8 @@ describe("client crash safety on LevelDB (Bob SIGKILLed at every protocol step)"
     console.log(
       `client-crash.test.ts: seed ${SEED}: survived ${killCount} SIGKILLs over ${channels} channels ` +
         `(open, ${UPDATES_PER_CHANNEL} updates, final, settle each); ${stuckOpenings} interrupted ` +
-        `openings could not be finished by sync and were abandoned (known client gap):\n${table.join("\n")}`,
+        `openings could not be finished by sync and were abandoned (known client gap); ${syncRetries} ` +
+        `restore syncs got no answer and were retried:\n${table.join("\n")}`,
     );
     // Every protocol step was hit.
     for (const s of STAGES) {
