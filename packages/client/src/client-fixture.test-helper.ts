@@ -173,6 +173,8 @@ export interface PersistCall {
   readonly method: "channelCreated" | "staged" | "sigAdded" | "enabled" | "phaseChanged" | "channelRemoved";
   readonly phase?: number;
   readonly idx?: number;
+  /** Indices of the staging signatures the stored record holds. */
+  readonly stagingSigs?: readonly number[];
   readonly stagingVersion?: bigint;
   readonly currentVersion?: bigint;
 }
@@ -185,7 +187,12 @@ function describe(method: PersistCall["method"], src: Source | undefined, idx?: 
     method,
     phase: src.phase,
     ...(idx !== undefined ? { idx } : {}),
-    ...(src.staging.state ? { stagingVersion: src.staging.state.version } : {}),
+    ...(src.staging.state
+      ? {
+          stagingSigs: src.staging.sigs.flatMap((s, i) => (s === undefined ? [] : [i])),
+          stagingVersion: src.staging.state.version,
+        }
+      : {}),
     ...(src.current.state ? { currentVersion: src.current.state.version } : {}),
   };
 }

@@ -1,4 +1,4 @@
-import { MemoryPersistRestorer, PeerRejectedError, Phase } from "@perun-ts/core";
+import { bytesEqual, MemoryPersistRestorer, PeerRejectedError, Phase } from "@perun-ts/core";
 import {
   type Bus,
   type Envelope,
@@ -23,14 +23,29 @@ afterEach(async () => {
   await fx?.close();
 });
 
-/** Logs every sent message (as `send <Type> v<version>`) into a shared log before publishing. */
+/**
+ * Logs every sent message (as `send <Type> v<version>`) into a shared log before publishing, and
+ * checks persist-before-send: a message carrying an own signature must find that signature, on the
+ * state it signs, already in `store` (what a crash at this moment would restore).
+ */
 class RecordingBus implements Bus {
+  /** Sent signatures that were checked against the store. */
+  checked = 0;
+  /** Sent signatures the store did not hold yet. */
+  readonly unstored: string[] = [];
   constructor(
     readonly inner: Bus,
     readonly log: (string | PersistCall)[],
+    readonly store?: MemoryPersistRestorer,
   ) {}
-  publish(env: Envelope, opts?: PublishOptions): Promise<void> {
-    this.log.push(`send ${messageTypeName(env.message)}${version(env.message)}`);
+  async publish(env: Envelope, opts?: PublishOptions): Promise<void> {
+    const what = `send ${messageTypeName(env.message)}${version(env.message)}`;
+    this.log.push(what);
+    const signed = signedBy(env.message);
+    if (this.store && signed) {
+      this.checked++;
+      if (!(await holds(this.store, signed))) this.unstored.push(what);
+    }
     return this.inner.publish(env, opts);
   }
   subscribe(...a: Parameters<Bus["subscribe"]>) {
@@ -41,6 +56,28 @@ class RecordingBus implements Bus {
   }
 }
 
+interface SignedRef {
+  readonly id: Uint8Array;
+  readonly version: bigint;
+  readonly sig: Uint8Array;
+}
+
+function signedBy(m: Message): SignedRef | undefined {
+  if (m.type === MessageType.ChannelUpdate) return { id: m.state.id, version: m.state.version, sig: m.sig };
+  if (m.type === MessageType.ChannelUpdateAcc) return { id: m.channelId, version: m.version, sig: m.sig };
+  return undefined;
+}
+
+/** True if the stored record holds `ref.sig` on its version in the staging or current transaction. */
+async function holds(store: MemoryPersistRestorer, ref: SignedRef): Promise<boolean> {
+  const c = await store.restoreChannel(ref.id).catch(() => undefined);
+  if (!c) return false;
+  return [c.staging, c.current].some(
+    (tx) =>
+      tx.state?.version === ref.version && tx.sigs.some((s) => s !== undefined && bytesEqual(s, ref.sig)),
+  );
+}
+
 function version(m: Message): string {
   if (m.type === MessageType.ChannelUpdate) return ` v${m.state.version}`;
   if (m.type === MessageType.ChannelUpdateAcc || m.type === MessageType.ChannelUpdateRej)
@@ -48,84 +85,107 @@ function version(m: Message): string {
   return "";
 }
 
-/** Compact form of a log entry: `staged(Signing,s1)`, `sigAdded(0)`, `send ChannelUpdate v1`. */
+/** Compact form of a log entry: `staged(Signing,sigs01,s1,c0)`, `send ChannelUpdate v1`. */
 function fmt(e: string | PersistCall): string {
   if (typeof e === "string") return e;
   const parts: string[] = [];
   if (e.phase !== undefined) parts.push(Phase[e.phase] as string);
   if (e.idx !== undefined) parts.push(`sig${e.idx}`);
+  if (e.stagingSigs !== undefined) parts.push(`sigs${e.stagingSigs.join("")}`);
   if (e.stagingVersion !== undefined) parts.push(`s${e.stagingVersion}`);
   if (e.currentVersion !== undefined) parts.push(`c${e.currentVersion}`);
   return `${e.method}(${parts.join(",")})`;
 }
 
+function recordingParty(name: string, log: (string | PersistCall)[]) {
+  const store = new MemoryPersistRestorer();
+  const bus = new RecordingBus(fx.bus, log, store);
+  return { store, bus, party: fx.party(name, { persister: new RecordingPersister(store, log), bus }) };
+}
+
 function recorded() {
   const logA: (string | PersistCall)[] = [];
   const logB: (string | PersistCall)[] = [];
-  const a = fx.party("A", {
-    persister: new RecordingPersister(new MemoryPersistRestorer(), logA),
-    bus: new RecordingBus(fx.bus, logA),
-  });
-  const b = fx.party("B", {
-    persister: new RecordingPersister(new MemoryPersistRestorer(), logB),
-    bus: new RecordingBus(fx.bus, logB),
-  });
-  return { a, b, logA, logB };
+  const ra = recordingParty("A", logA);
+  const rb = recordingParty("B", logB);
+  return { a: ra.party, b: rb.party, logA, logB, busA: ra.bus, busB: rb.bus };
 }
 
-describe("persister call order (spec §6.2): persist before send", () => {
+/** Every signature sent so far was stored before it was sent, and at least `n` were checked. */
+function expectPersistedBeforeSend(bus: RecordingBus, n: number): void {
+  expect(bus.unstored).toEqual([]);
+  expect(bus.checked).toBeGreaterThanOrEqual(n);
+}
+
+/*
+ * Spec §6.2 lists one persister call per machine step; the client coalesces them (see
+ * persisting-machine.ts): every call stores the whole record, so only the write before a send and
+ * the enabling write are made. Each side makes two writes per update.
+ */
+describe("persister call order (spec §6.2, coalesced): persist before send", () => {
   it("opening, on both sides", async () => {
     fx = newFixture();
-    const { a, b, logA, logB } = recorded();
+    const { a, b, logA, logB, busA, busB } = recorded();
     await fx.open(a, b);
     const opening = (idx: number) => [
       "channelCreated(InitActing)",
-      "staged(InitSigning,s0)",
-      `sigAdded(InitSigning,sig${idx},s0)`,
+      `staged(InitSigning,sigs${idx},s0)`,
       "send ChannelUpdateAcc v0",
-      `sigAdded(InitSigning,sig${idx ^ 1},s0)`,
       "enabled(Funding,c0)",
       "phaseChanged(Acting,c0)",
     ];
     expect(logA.map(fmt)).toEqual(["send LedgerChannelProposal", ...opening(0)]);
     expect(logB.map(fmt)).toEqual(["send LedgerChannelProposalAcc", ...opening(1)]);
+    expectPersistedBeforeSend(busA, 1);
+    expectPersistedBeforeSend(busB, 1);
   });
 
   it("update: proposer and receiver", async () => {
     fx = newFixture();
-    const { a, b, logA, logB } = recorded();
-    const [ca] = await fx.open(a, b);
+    const { a, b, logA, logB, busA, busB } = recorded();
+    const [ca, cb] = await fx.open(a, b);
     logA.length = 0;
     logB.length = 0;
     await ca.update(pay(0, 1n));
     expect(logA.map(fmt)).toEqual([
-      "staged(Signing,s1,c0)",
-      "sigAdded(Signing,sig0,s1,c0)",
+      "staged(Signing,sigs0,s1,c0)",
       "send ChannelUpdate v1",
-      "sigAdded(Signing,sig1,s1,c0)",
       "enabled(Acting,c1)",
     ]);
     expect(logB.map(fmt)).toEqual([
-      "staged(Signing,s1,c0)",
-      "sigAdded(Signing,sig0,s1,c0)",
-      "sigAdded(Signing,sig1,s1,c0)",
+      "staged(Signing,sigs01,s1,c0)",
       "send ChannelUpdateAcc v1",
       "enabled(Acting,c1)",
     ]);
+    await cb.update(pay(1, 2n));
+    expect(cb.state.version).toBe(2n);
+    expectPersistedBeforeSend(busA, 3);
+    expectPersistedBeforeSend(busB, 3);
+  });
+
+  it("the check sees a signature sent before it was stored", async () => {
+    fx = newFixture();
+    const store = new MemoryPersistRestorer();
+    const bus = new RecordingBus(fx.bus, [], store);
+    const id = new Uint8Array(32).fill(7);
+    const message: Message = {
+      type: MessageType.ChannelUpdateAcc,
+      channelId: id,
+      version: 1n,
+      sig: new Uint8Array(65),
+    };
+    const [a, b] = [fx.party("A"), fx.party("B")];
+    await bus.publish({ sender: a.wire.address, recipient: b.wire.address, message });
+    expect(bus.checked).toBe(1);
+    expect(bus.unstored).toEqual(["send ChannelUpdateAcc v1"]);
   });
 
   it("rejected update: the proposer discards (empty staging persisted); the receiver stores nothing", async () => {
     fx = newFixture();
     const logA: (string | PersistCall)[] = [];
     const logB: (string | PersistCall)[] = [];
-    const a = fx.party("A", {
-      persister: new RecordingPersister(new MemoryPersistRestorer(), logA),
-      bus: new RecordingBus(fx.bus, logA),
-    });
-    const b = fx.party("B", {
-      persister: new RecordingPersister(new MemoryPersistRestorer(), logB),
-      bus: new RecordingBus(fx.bus, logB),
-    });
+    const { party: a } = recordingParty("A", logA);
+    const { party: b } = recordingParty("B", logB);
     await fx.restart(b, {
       persister: new RecordingPersister(new MemoryPersistRestorer(), logB),
       bus: new RecordingBus(fx.bus, logB),
@@ -136,8 +196,7 @@ describe("persister call order (spec §6.2): persist before send", () => {
     logB.length = 0;
     await expect(ca.update(pay(0, 1n))).rejects.toBeInstanceOf(PeerRejectedError);
     expect(logA.map(fmt)).toEqual([
-      "staged(Signing,s1,c0)",
-      "sigAdded(Signing,sig0,s1,c0)",
+      "staged(Signing,sigs0,s1,c0)",
       "send ChannelUpdate v1",
       "staged(Acting,c0)",
     ]);
