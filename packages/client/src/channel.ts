@@ -119,11 +119,23 @@ export interface ChannelAccess {
   readonly machine: PersistingMachine;
   /** Runs the hooks of an enabled state (listeners, watcher) after the machine enabled one. */
   afterEnable(from: State): Promise<void>;
+  /** True while the staged state is an own update that was sent but not answered yet. */
+  hasPending(): boolean;
 }
 
 interface LocalUpdate {
   readonly version: bigint;
   readonly conflict: AbortController;
+}
+
+/**
+ * An own update that was sent but whose wait ended without an answer (aborted, or an unusable
+ * answer). The peer may have enabled it, so no other state of its version is signed until the
+ * peer's answer (still awaited) or a sync decides it.
+ */
+interface PendingUpdate {
+  readonly state: State;
+  readonly stop: AbortController;
 }
 
 function errorReason(e: unknown): string {
@@ -164,6 +176,7 @@ export class Channel {
   readonly #interceptors = new Set<UpdateInterceptor>();
   #registered: SignedState | undefined;
   #local: LocalUpdate | undefined;
+  #pending: PendingUpdate | undefined;
   #watch: { handle: WatchHandle; loop: Promise<void> } | undefined;
   #closed = false;
 
@@ -352,7 +365,11 @@ export class Channel {
   async runLocked<T>(fn: (access: ChannelAccess) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const release = await this.#lock(signal);
     try {
-      return await fn({ machine: this.#m, afterEnable: (from) => this.#enabled(from) });
+      return await fn({
+        machine: this.#m,
+        afterEnable: (from) => this.#enabled(from),
+        hasPending: () => this.#pending !== undefined && this.#isPending(this.#pending),
+      });
     } finally {
       release();
     }
@@ -395,6 +412,13 @@ export class Channel {
     const release = await this.#lock(opts.signal);
     try {
       const from = this.#m.current.state as State;
+      if (this.#m.phase === Phase.Signing && this.#pending) {
+        this.#env.onUpdateTimedOut?.(this); // a sync decides the pending update
+        throw new StateTransitionError(
+          this.idHex,
+          `update ${this.#pending.state.version} was sent and is not answered yet; sync the channel first`,
+        );
+      }
       if (this.#m.phase !== Phase.Acting) {
         throw new StateTransitionError(
           this.idHex,
@@ -405,18 +429,26 @@ export class Channel {
       if (!internal.lockedMayChange) checkTwoPartyUpdate(from, next, this.idx, this.idx);
       const local: LocalUpdate = { version: next.version, conflict: new AbortController() };
       this.#local = local;
+      this.#clearPending();
       const response = this.#env.router.expect(this.idHex, next.version);
+      let message: Message | undefined;
+      // The peer's answer decided the update (or it never left): the staged state may be dropped.
+      let decided = true;
+      let sent = false;
+      let keep = false;
       try {
         await this.#m.update(next, this.idx);
         const sig = await this.#m.sig();
         const wait = combine(opts.signal, this.#closeCtrl.signal, local.conflict.signal);
         const fields = { state: next, actorIdx: this.idx, sig };
-        await this.#send(
-          internal.wrap ? internal.wrap(fields) : { type: MessageType.ChannelUpdate, ...fields },
-          wait,
-        );
+        message = internal.wrap ? internal.wrap(fields) : { type: MessageType.ChannelUpdate, ...fields };
+        if (wait.aborted) throw new AbortError(wait.reason);
+        decided = false;
+        sent = true;
+        await this.#send(message, wait);
         const answer = await response.wait(wait);
         if (answer.type === MessageType.ChannelUpdateRej) {
+          decided = true;
           if (answer.reason === CONFLICT_REASON && this.idx > this.peerIdx) {
             throw new UpdateConflictError(this.idHex, next.version);
           }
@@ -426,12 +458,24 @@ export class Channel {
         await this.#m.enable();
       } catch (e) {
         const err = this.#waitError(e, opts.signal, local, next.version);
-        if (this.#inPhase(Phase.Signing)) await this.#m.discardUpdate();
+        // The peer's own update of this version took priority: it rejects ours (lower index wins).
+        if (local.conflict.signal.aborted) decided = true;
+        const internalUpdate = internal.wrap !== undefined || internal.lockedMayChange === true;
+        if (this.#inPhase(Phase.Signing) && !this.#closeCtrl.signal.aborted) {
+          // (When closed, the staged update stays as stored: restore syncs it.)
+          if (decided || internalUpdate || message === undefined) {
+            await this.#m.discardUpdate();
+          } else {
+            // Sent, but not answered: the peer may enable it. Keep it staged until decided.
+            keep = true;
+            this.#keepPending(next, response);
+          }
+        }
         // The answer may have been lost after the peer enabled the state: a sync repairs that.
-        if (err instanceof RequestTimedOutError) this.#env.onUpdateTimedOut?.(this);
+        if (keep || (sent && err instanceof RequestTimedOutError)) this.#env.onUpdateTimedOut?.(this);
         throw err;
       } finally {
-        response.cancel();
+        if (!keep) response.cancel();
         if (this.#local === local) this.#local = undefined;
       }
       await this.#enabled(from);
@@ -450,6 +494,89 @@ export class Channel {
       });
     }
     return e;
+  }
+
+  /**
+   * Keeps `state` (staged, sent, unanswered) pending and waits in the background for the peer's
+   * answer: an acceptance enables it, a rejection drops it. A sync may decide it first.
+   */
+  #keepPending(
+    state: State,
+    response: { wait(signal?: AbortSignal): Promise<UpdateResponse>; cancel(): void },
+  ): void {
+    const pending: PendingUpdate = { state, stop: new AbortController() };
+    this.#pending = pending;
+    const stop = combine(pending.stop.signal, this.#closeCtrl.signal);
+    this.#env.supervisor.spawn("await the answer to a pending update", async () => {
+      let current = response;
+      try {
+        for (;;) {
+          let answer: UpdateResponse;
+          try {
+            answer = await current.wait(stop);
+          } catch {
+            return; // decided otherwise, or closed
+          }
+          if (await this.#resolvePending(pending, answer)) return;
+          current = this.#env.router.expect(this.idHex, state.version);
+        }
+      } finally {
+        current.cancel();
+      }
+    });
+  }
+
+  /** Applies the peer's late answer to a pending update; false if the answer was unusable. */
+  async #resolvePending(pending: PendingUpdate, answer: UpdateResponse): Promise<boolean> {
+    let release: Release;
+    try {
+      release = await this.#lock(pending.stop.signal);
+    } catch {
+      return true;
+    }
+    try {
+      if (!this.#isPending(pending)) return true;
+      const from = this.#m.current.state as State;
+      if (answer.type === MessageType.ChannelUpdateRej) {
+        this.#log.info("a pending update was rejected", {
+          version: pending.state.version,
+          reason: answer.reason,
+        });
+        await this.#m.discardUpdate();
+        this.#clearPending();
+        return true;
+      }
+      try {
+        await this.#m.addSig(this.peerIdx, answer.sig);
+      } catch (e) {
+        this.#log.warn("ignoring an unusable answer to a pending update", { error: errorReason(e) });
+        return false;
+      }
+      await this.#m.enable();
+      this.#clearPending();
+      await this.#enabled(from);
+      return true;
+    } finally {
+      release();
+    }
+  }
+
+  /** True while `pending` is still the staged update of this channel. */
+  #isPending(pending: PendingUpdate): boolean {
+    const staged = this.#m.staging.state;
+    return (
+      this.#pending === pending &&
+      this.#inPhase(Phase.Signing) &&
+      staged !== undefined &&
+      stateEquals(staged, pending.state)
+    );
+  }
+
+  #clearPending(): void {
+    const p = this.#pending;
+    if (!p) return;
+    this.#pending = undefined;
+    p.stop.abort(new AbortError("pending update decided"));
   }
 
   /** Runs the hooks that follow every enabled state: listeners and the watcher. */

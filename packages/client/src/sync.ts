@@ -140,7 +140,7 @@ export class ChannelSynchronizer {
       await this.#publish(channel, msg, stop);
       sent = true;
       const env = await abortable(answer.promise, stop);
-      return await channel.runLocked((a) => this.#apply(channel, a, env), signal);
+      return await channel.runLocked((a) => this.#apply(channel, a, env, true), signal);
     } catch (e) {
       if (this.#env.closeSignal.aborted) throw new ClosedError("client");
       if (stop.aborted && e instanceof AbortError && !signal?.aborted) {
@@ -198,7 +198,7 @@ export class ChannelSynchronizer {
     const done = channel.runLocked(async (a) => {
       let error: unknown;
       try {
-        await this.#apply(channel, a, env);
+        await this.#apply(channel, a, env, false);
       } catch (e) {
         error = e;
       }
@@ -206,6 +206,9 @@ export class ChannelSynchronizer {
         const own = ownSyncMessage(a.machine);
         if (own) await this.#publish(channel, own, timeoutSignal(this.#env.timeoutMs, this.#env.closeSignal));
       }
+      // A sent, unanswered update of ours survived: our own sync (whose answer the peer sends
+      // after handling that update) decides it.
+      if (a.hasPending()) this.syncInBackground(channel);
       if (error !== undefined) throw error;
     });
     this.#env.supervisor.spawn("answer channel sync", async () => {
@@ -245,7 +248,12 @@ export class ChannelSynchronizer {
   }
 
   /** Applies the peer's sync to the locked channel (the rules at the top of this module). */
-  async #apply(channel: Channel, a: ChannelAccess, env: Envelope<ChannelSyncMessage>): Promise<SyncOutcome> {
+  async #apply(
+    channel: Channel,
+    a: ChannelAccess,
+    env: Envelope<ChannelSyncMessage>,
+    solicited: boolean,
+  ): Promise<SyncOutcome> {
     const key = channel.idHex;
     const m = a.machine;
     const { phase: peerPhase, currentTx: tx } = env.message;
@@ -293,6 +301,10 @@ export class ChannelSynchronizer {
         throw new SyncConflictError(key, vo, vp, `a different fully signed state at version ${vp}`);
       }
       if (m.phase === Phase.Signing) {
+        // An own update we sent may still reach the peer after its unsolicited sync: keep it (the
+        // receiver then runs its own sync). The answer to our own sync was sent after the peer
+        // handled that update, so the peer did not enable it: drop it.
+        if (!solicited && a.hasPending()) return "in-sync";
         await m.discardUpdate();
         return "discarded";
       }

@@ -32,9 +32,8 @@ export interface LoadOptions {
   readonly abortRate: number;
   /**
    * When aborts fire: `"before-send"` aborts at once (the update never leaves the client);
-   * `"in-flight"` after 0–3 ms, usually while waiting for the peer's answer — this currently lets
-   * two honest clients sign different states of the same version (an update aborted after it
-   * was sent is discarded, then a different update of that version is accepted).
+   * `"in-flight"` after 0–3 ms, usually while waiting for the peer's answer (the update then
+   * stays pending until the peer's answer or a sync decides it; both ends must still agree).
    */
   readonly abortWhen: "before-send" | "in-flight";
   readonly network: "local" | "tcp";
