@@ -788,8 +788,15 @@ export class Channel {
     await this.#env.bus.publish({ sender: this.#env.ownWire, recipient, message }, sigOpt(signal));
   }
 
-  /** @internal An update answer for this channel. */
-  handleResponse(msg: UpdateResponse): void {
+  /** @internal An update answer for this channel; only the peer's answers count. */
+  handleResponse(msg: UpdateResponse, sender: Address): void {
+    if (!sender.equals(this.#peers[this.peerIdx] as Address)) {
+      this.#log.warn("dropping an update answer from a non-participant", {
+        version: msg.version,
+        sender: sender.toString(),
+      });
+      return;
+    }
     if (!this.#env.router.deliver(this.idHex, msg)) {
       this.#log.debug("dropping an update answer nobody waits for", { version: msg.version });
     }

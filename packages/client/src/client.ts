@@ -18,6 +18,7 @@ import {
   type State,
   StateMachine,
   silentLogger,
+  timeoutSignal,
   toHex,
   ValidationError,
   type Wallet,
@@ -69,6 +70,11 @@ export interface ClientOptions {
   readonly virtualMatchTimeoutMs?: number;
   /** How long a channel sync waits for the peer's answer (default 10 s). */
   readonly syncTimeoutMs?: number;
+  /**
+   * How long an opening (either side) waits for the peer's version-0 signature before failing
+   * with `RequestTimedOutError` (default 30 s), also when the caller passed no signal.
+   */
+  readonly openingTimeoutMs?: number;
 }
 
 /** Answers one incoming channel proposal; exactly one call of `accept` or `reject`. */
@@ -162,6 +168,8 @@ export class Client {
     this.#supervisor = new TaskSupervisor(this.#log);
     this.#router = new ResponseRouter(
       (idHex, version) => version === 0n && (this.#openings > 0 || this.#openingIds.has(idHex)),
+      // One early version-0 signature per opening in flight, with room for hostile extras.
+      () => 2 * (this.#openings + this.#openingIds.size),
     );
     this.#env = {
       backend: opts.backend,
@@ -383,6 +391,8 @@ export class Client {
       await machine.init(proposal.initBals, proposal.initData);
       const sig = await machine.sig();
       const stop = this.#stopSignal(signal);
+      // Never wait forever for the peer's signature (a lost message would hang `accept`).
+      const deadline = timeoutSignal(o.openingTimeoutMs ?? 30_000, stop);
       let answer: Awaited<ReturnType<typeof response.wait>>;
       try {
         const message: Message = {
@@ -391,9 +401,14 @@ export class Client {
           version: 0n,
           sig,
         };
-        await o.bus.publish({ sender: this.address, recipient: peer, message }, { signal: stop });
-        answer = await response.wait(stop);
+        await o.bus.publish({ sender: this.address, recipient: peer, message }, { signal: deadline });
+        answer = await response.wait(deadline);
       } catch (e) {
+        if (deadline.aborted && !stop.aborted && e instanceof AbortError) {
+          throw new RequestTimedOutError(`no initial state signature of channel ${idHex} in time`, {
+            cause: e,
+          });
+        }
         throw this.#waitError(e, signal, "initial state signature");
       }
       if (answer.type === MessageType.ChannelUpdateRej)
@@ -530,9 +545,14 @@ export class Client {
       case MessageType.ChannelUpdateRej: {
         const idHex = channelIdHex(m.channelId);
         const ch = this.#channels.get(idHex);
-        if (ch) ch.handleResponse(m);
-        else if (!this.#router.deliver(idHex, m))
-          this.#log.debug("dropping an answer for an unknown channel");
+        if (ch) ch.handleResponse(m, env.sender);
+        else {
+          const full = this.#router.droppedCount;
+          if (this.#router.deliver(idHex, m)) return;
+          if (this.#router.droppedCount > full)
+            this.#log.warn("dropping an early answer of an opening: too many cached", { channel: idHex });
+          else this.#log.debug("dropping an answer for an unknown channel");
+        }
         return;
       }
       case MessageType.ChannelSync: {

@@ -4,8 +4,11 @@ import type { ChannelUpdateAccMessage, ChannelUpdateRejMessage } from "@perun-ts
 /** The answer to a channel update (or to the version-0 signature exchange). */
 export type UpdateResponse = ChannelUpdateAccMessage | ChannelUpdateRejMessage;
 
-/** At most this many early responses are kept for channels that are still being opened. */
-const MAX_CACHED = 128;
+/**
+ * At least this many early responses are kept for channels that are still being opened; more
+ * while more openings run (the `capacity` the client gives: a few per opening in flight).
+ */
+const MIN_CACHED = 128;
 
 function keyOf(idHex: string, version: bigint): string {
   return `${idHex}:${version}`;
@@ -21,7 +24,16 @@ export class ResponseRouter {
   readonly #waiters = new Map<string, Deferred<UpdateResponse>>();
   readonly #cache = new Map<string, UpdateResponse>();
 
-  constructor(readonly shouldCache: (idHex: string, version: bigint) => boolean) {}
+  #dropped = 0;
+
+  /**
+   * @param shouldCache which unawaited responses to keep (version 0 of channels being opened).
+   * @param capacity how many may be kept now (at least 128); bounds what a peer can make us hold.
+   */
+  constructor(
+    readonly shouldCache: (idHex: string, version: bigint) => boolean,
+    readonly capacity: () => number = () => MIN_CACHED,
+  ) {}
 
   /**
    * Registers interest in the response to `version` of channel `idHex`. Register before sending
@@ -48,7 +60,10 @@ export class ResponseRouter {
     };
   }
 
-  /** Hands `msg` to its waiter; returns false if it was neither awaited nor cached. */
+  /**
+   * Hands `msg` to its waiter; returns false if it was neither awaited nor cached (`droppedCount`
+   * counts those that should have been cached but found the cache full).
+   */
   deliver(idHex: string, msg: UpdateResponse): boolean {
     const key = keyOf(idHex, msg.version);
     const d = this.#waiters.get(key);
@@ -57,11 +72,13 @@ export class ResponseRouter {
       d.resolve(msg);
       return true;
     }
-    if (this.shouldCache(idHex, msg.version) && this.#cache.size < MAX_CACHED && !this.#cache.has(key)) {
-      this.#cache.set(key, msg);
-      return true;
+    if (!this.shouldCache(idHex, msg.version) || this.#cache.has(key)) return false;
+    if (this.#cache.size >= Math.max(MIN_CACHED, this.capacity())) {
+      this.#dropped++;
+      return false;
     }
-    return false;
+    this.#cache.set(key, msg);
+    return true;
   }
 
   /** Drops cached responses that `shouldCache` no longer covers. */
@@ -70,6 +87,11 @@ export class ResponseRouter {
       const idHex = key.slice(0, key.lastIndexOf(":"));
       if (!this.shouldCache(idHex, msg.version)) this.#cache.delete(key);
     }
+  }
+
+  /** Early responses dropped because the cache was full (the caller logs each at warn). */
+  get droppedCount(): number {
+    return this.#dropped;
   }
 
   /** Number of cached responses (for tests). */
