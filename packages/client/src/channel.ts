@@ -604,6 +604,27 @@ export class Channel {
    */
   handleUpdateRequest(msg: UpdateRequest, sender: Address): void {
     const senderIdx = this.#peers.findIndex((p) => p.equals(sender));
+    if (senderIdx !== this.peerIdx) {
+      // Not the channel's peer: answer the sender only, never touching the channel (a rejection
+      // sent to the peer would end the wait of the peer's own update of that version).
+      this.#log.info("rejecting an update from a non-participant", { sender: sender.toString() });
+      this.#env.supervisor.spawn("reject an update of a non-participant", () =>
+        this.#env.bus.publish(
+          {
+            sender: this.#env.ownWire,
+            recipient: sender,
+            message: {
+              type: MessageType.ChannelUpdateRej,
+              channelId: this.id,
+              version: msg.state.version,
+              reason: "sender is not the peer of this channel",
+            },
+          },
+          { signal: this.#closeCtrl.signal },
+        ),
+      );
+      return;
+    }
     const local = this.#local;
     if (local && local.version === msg.state.version && senderIdx === this.peerIdx) {
       if (this.idx < senderIdx) {

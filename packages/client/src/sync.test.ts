@@ -67,6 +67,45 @@ describe("sync repairs divergence", () => {
   });
 });
 
+/** Counts the channel syncs published through it. */
+class CountingBus implements Bus {
+  syncs = 0;
+  constructor(readonly inner: Bus) {}
+  publish(env: Envelope, opts?: PublishOptions): Promise<void> {
+    if (env.message.type === MessageType.ChannelSync) this.syncs++;
+    return this.inner.publish(env, opts);
+  }
+  subscribe(...a: Parameters<Bus["subscribe"]>) {
+    return this.inner.subscribe(...a);
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+describe("sync echo", () => {
+  it("one replayed sync does not set off an exchange between two honest peers", async () => {
+    fx = newFixture();
+    const counting = new CountingBus(fx.bus);
+    const a = fx.party("A", { bus: counting });
+    const b = fx.party("B", { bus: counting });
+    const [ca, cb] = await fx.open(a, b);
+    await ca.update(pay(0, 1n));
+    // B's own sync message, replayed to A in B's name: A answers once, B answers that once, then quiet.
+    await fx.bus.publish({
+      sender: b.wire.address,
+      recipient: a.wire.address,
+      message: { type: MessageType.ChannelSync, phase: cb.phase, currentTx: cb.current },
+    });
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(counting.syncs).toBeLessThanOrEqual(2);
+    // A genuine sync afterwards is answered.
+    const before = counting.syncs;
+    expect(await b.client.sync(cb, { timeoutMs: 2_000 })).toBe("in-sync");
+    expect(counting.syncs).toBe(before + 2);
+  });
+});
+
 describe("hostile sync messages", () => {
   let a: TestParty;
   let b: TestParty;

@@ -78,6 +78,14 @@ const MAX_EARLY = 64;
  */
 const MAX_ANSWERS_PER_SECOND = 3;
 
+/**
+ * An unsolicited sync equal to our own (same phase and state) that arrives this soon after we
+ * answered the peer with that same content is taken as the echo of our answer and not answered:
+ * otherwise one replayed sync sets off an exchange between two honest peers that each take the
+ * other's answer as a request (the message has no request/reply flag).
+ */
+const ECHO_WINDOW_MS = 1_000;
+
 /** Builds our sync message: phase and current transaction (the staged v0 during the opening). */
 export function ownSyncMessage(m: PersistingMachine): ChannelSyncMessage | undefined {
   const phase = m.phase;
@@ -98,6 +106,8 @@ export class ChannelSynchronizer {
   readonly #lateAnswer = new Set<string>();
   readonly #early = new Map<string, Envelope<ChannelSyncMessage>[]>();
   readonly #answered = new Map<string, number[]>();
+  /** The last answer sent per channel (content and time), to recognise its echo. */
+  readonly #lastAnswer = new Map<string, { readonly message: ChannelSyncMessage; readonly at: number }>();
   #earlyCount = 0;
 
   constructor(env: SyncEnv) {
@@ -204,7 +214,10 @@ export class ChannelSynchronizer {
       }
       if (answer && channel.peers[channel.peerIdx]?.equals(env.sender)) {
         const own = ownSyncMessage(a.machine);
-        if (own) await this.#publish(channel, own, timeoutSignal(this.#env.timeoutMs, this.#env.closeSignal));
+        if (own && !this.#isEcho(key, env.message, own)) {
+          this.#lastAnswer.set(key, { message: own, at: Date.now() });
+          await this.#publish(channel, own, timeoutSignal(this.#env.timeoutMs, this.#env.closeSignal));
+        }
       }
       // A sent, unanswered update of ours survived: our own sync (whose answer the peer sends
       // after handling that update) decides it.
@@ -218,6 +231,15 @@ export class ChannelSynchronizer {
         if (!(e instanceof ClosedError)) this.#env.onError(e);
       }
     });
+  }
+
+  /** True if `incoming` equals `own` and our last answer carrying that content was just sent. */
+  #isEcho(key: string, incoming: ChannelSyncMessage, own: ChannelSyncMessage): boolean {
+    if (!sameContent(incoming, own)) return false;
+    const last = this.#lastAnswer.get(key);
+    if (!last || Date.now() - last.at >= ECHO_WINDOW_MS || !sameContent(last.message, own)) return false;
+    this.#env.logger.debug("not answering the echo of our own sync answer", { channel: key });
+    return true;
   }
 
   #mayAnswer(key: string): boolean {
@@ -380,6 +402,13 @@ export class ChannelSynchronizer {
       if (!ok) throw new SyncError(key, `signature ${i} is not participant ${i}'s signature on the state`);
     }
   }
+}
+
+/** Same phase and same state (the signatures on one state carry nothing more). */
+function sameContent(a: ChannelSyncMessage, b: ChannelSyncMessage): boolean {
+  const sa = a.currentTx.state;
+  const sb = b.currentTx.state;
+  return a.phase === b.phase && sa !== undefined && sb !== undefined && stateEquals(sa, sb);
 }
 
 /** Adds every signature the staging transaction still lacks (each is verified by the machine). */
