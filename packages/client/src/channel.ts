@@ -507,8 +507,10 @@ export class Channel {
     const pending: PendingUpdate = { state, stop: new AbortController() };
     this.#pending = pending;
     const stop = combine(pending.stop.signal, this.#closeCtrl.signal);
+    // The first answer may have been consumed already (an unusable acceptance): wait afresh.
+    response.cancel();
     this.#env.supervisor.spawn("await the answer to a pending update", async () => {
-      let current = response;
+      let current = this.#env.router.expect(this.idHex, state.version);
       try {
         for (;;) {
           let answer: UpdateResponse;

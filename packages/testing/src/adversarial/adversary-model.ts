@@ -339,7 +339,9 @@ async function checkInvariants(w: AdversaryWorld, total: bigint, where: string):
     throw new Error(`${where}: the asset or locked funds of the honest channel changed`);
   }
   if (allocationSum(alloc)[0] !== total) throw new Error(`${where}: the channel sum changed`);
-  if (ch.phase !== Phase.Acting && ch.phase !== Phase.Final) {
+  // Signing: an own update was sent but its answer was unusable or never came; it stays pending
+  // (the current state above is still the fully signed one) until the peer's answer or a sync.
+  if (ch.phase !== Phase.Acting && ch.phase !== Phase.Final && ch.phase !== Phase.Signing) {
     throw new Error(`${where}: the honest channel is in phase ${phaseName(ch.phase)}`);
   }
   // Responsiveness: a ping-style round trip through the honest client's request loop.
