@@ -50,6 +50,11 @@ export class SimAddress implements Address {
     return this.#raw.slice();
   }
 
+  /** True iff the 20 address bytes equal `bytes` (no copy, unlike comparing with `bytes()`). */
+  hasBytes(bytes: Uint8Array): boolean {
+    return bytesEqual(this.#raw, bytes);
+  }
+
   /** Byte-wise equality with any address (a foreign address type compares by its bytes). */
   equals(other: Address): boolean {
     if (other instanceof SimAddress) return bytesEqual(this.#raw, other.#raw);

@@ -201,4 +201,15 @@ describe("SimChannelBackend decoders", () => {
     for (const n of [0, 1, 7, 9, 20])
       expect(() => backend.decodeAsset(new Uint8Array(n))).toThrow(DecodeError);
   });
+
+  it("decodes equal address bytes to one shared (immutable) address object", () => {
+    const b = new SimChannelBackend();
+    const bytes = bob.address.bytes();
+    const first = b.decodeAddress(bytes);
+    bytes.fill(0); // the decoded address keeps its own bytes
+    const again = b.decodeAddress(bob.address.bytes());
+    expect(again).toBe(first);
+    expect(first.equals(bob.address)).toBe(true);
+    expect(b.decodeAddress(alice.address.bytes())).not.toBe(first);
+  });
 });

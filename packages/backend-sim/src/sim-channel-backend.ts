@@ -14,10 +14,11 @@ import {
   type Signature,
   SignatureError,
   type State,
+  toHex,
   uintToWire,
   ValidationError,
 } from "@perun-ts/core";
-import { SimAddress } from "./sim-address.js";
+import { SIM_ADDRESS_LENGTH, SimAddress } from "./sim-address.js";
 import { SimAsset } from "./sim-asset.js";
 import {
   nobleSecp256k1,
@@ -28,6 +29,9 @@ import {
 } from "./sim-signature.js";
 
 const TEXT = new TextEncoder();
+
+/** How many distinct decoded addresses a backend keeps for sharing (beyond that, fresh objects). */
+const MAX_SHARED_ADDRESSES = 4096;
 
 /** Domain tag prefixed to the params encoding hashed into a channel id. */
 export const SIM_PARAMS_DOMAIN = TEXT.encode("perun-ts/backend-sim/params/v1\0");
@@ -125,6 +129,11 @@ export function simStateSigningPayload(state: State): Uint8Array {
 export class SimChannelBackend implements ChannelBackend {
   readonly signatureLength = SIM_SIGNATURE_LENGTH;
   readonly #secp256k1: Secp256k1;
+  /**
+   * Decoded addresses by hex: every channel with the same peer (restored, or opened from decoded
+   * messages) shares one immutable object instead of holding its own copy. Bounded.
+   */
+  readonly #addresses = new Map<string, SimAddress>();
 
   /**
    * `secp256k1` is the implementation that recovers signers in `verify` (default noble). Signing
@@ -160,12 +169,19 @@ export class SimChannelBackend implements ChannelBackend {
       );
     }
     const recovered = recoverAddressBytes(simDigest(data), sig, this.#secp256k1);
-    return bytesEqual(recovered, signer.bytes());
+    return signer instanceof SimAddress ? signer.hasBytes(recovered) : bytesEqual(recovered, signer.bytes());
   }
 
   /** Throws `DecodeError` unless `bytes` is a 20-byte sim address. */
   decodeAddress(bytes: Uint8Array): Address {
-    return SimAddress.fromBytes(bytes);
+    if (!(bytes instanceof Uint8Array) || bytes.length !== SIM_ADDRESS_LENGTH)
+      return SimAddress.fromBytes(bytes);
+    const key = toHex(bytes);
+    const known = this.#addresses.get(key);
+    if (known) return known;
+    const address = SimAddress.fromBytes(bytes);
+    if (this.#addresses.size < MAX_SHARED_ADDRESSES) this.#addresses.set(key, address);
+    return address;
   }
 
   /** Throws `DecodeError` unless `bytes` is an 8-byte sim asset. */

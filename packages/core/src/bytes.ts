@@ -32,9 +32,19 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"
 
 /** Lower-case hex without `0x`. */
 export function toHex(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += HEX[x];
-  return s;
+  return hexJoin(b, "");
+}
+
+/**
+ * `prefix` followed by the hex of `b`, built as one flat string: `+=` in a loop would leave a rope
+ * of one piece per byte (~50 bytes of heap each) in every string kept, e.g. a channel's id key.
+ * @internal
+ */
+export function hexJoin(b: Uint8Array, prefix: string): string {
+  const parts = new Array<string>(b.length + 1);
+  parts[0] = prefix;
+  for (let i = 0; i < b.length; i++) parts[i + 1] = HEX[b[i] as number] as string;
+  return parts.join("");
 }
 
 /** Parses hex with or without `0x`; throws `TypeError` on odd length or a non-hex digit. */

@@ -1,4 +1,4 @@
-import { bytesEqual, toHex } from "./bytes.js";
+import { bytesEqual, hexJoin } from "./bytes.js";
 
 /** A channel id: 32 bytes computed by the channel backend from the parameters. */
 export type ChannelId = Uint8Array;
@@ -9,7 +9,7 @@ export function channelIdEquals(a: ChannelId, b: ChannelId): boolean {
   return bytesEqual(a, b);
 }
 
-/** Hex form used for map keys, logs and error messages. */
+/** Hex form used for map keys, logs and error messages (one flat string: it is kept per channel). */
 export function channelIdHex(id: ChannelId): string {
-  return `0x${toHex(id)}`;
+  return hexJoin(id, "0x");
 }

@@ -33,7 +33,7 @@ import {
 } from "./machine-fixture.test-helper.js";
 import type { ChannelSource } from "./persistence.js";
 import { PHASE_COUNT, Phase, phaseName } from "./phase.js";
-import { makeInitialState, type State } from "./state.js";
+import { makeInitialState, type State, stateEquals } from "./state.js";
 import type { Transaction } from "./transaction.js";
 import { TransitionRule } from "./validity.js";
 
@@ -275,6 +275,17 @@ describe("StateMachine: opening, updates and settlement", () => {
     a.update(s1, 0);
     (s1.allocation.balances[0] as bigint[])[0] = 1000n;
     expect(a.staging.state?.allocation.balances[0]).toEqual([9n, 11n]);
+  });
+
+  it("a held state shares the channel id with the params and keeps equal content", async () => {
+    const [a] = await openPair();
+    const from = a.current.state as State;
+    const s1 = next(from, { id: from.id.slice(), allocation: pay(from, 0, 1, 1n) });
+    a.update(s1, 0);
+    const staged = a.staging.state as State;
+    expect(staged.id).toBe(a.params.id);
+    expect(stateEquals(staged, s1)).toBe(true);
+    expect(staged.allocation).not.toBe(s1.allocation);
   });
 
   it("enable* require all signatures and matching finality", async () => {

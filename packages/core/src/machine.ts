@@ -161,6 +161,12 @@ export const OPERATION_PHASES: Readonly<
   setWithdrawn: { from: sourcesOf(Withdrawn), to: Withdrawn },
 });
 
+/**
+ * The app data of states without any, shared by every machine: a zero-length array has no content
+ * to change, and one per held state would cost ~200 bytes of heap per idle channel.
+ */
+const NO_DATA = new Uint8Array(0);
+
 function freezeTx(state: State | undefined, sigs: readonly (Signature | undefined)[]): Transaction {
   return Object.freeze({ state, sigs: Object.freeze([...sigs]) });
 }
@@ -183,8 +189,6 @@ export class StateMachine {
   readonly #account: Account;
   readonly #idx: number;
   readonly #backend: ChannelBackend;
-  readonly #idHex: string;
-  readonly #noSigs: readonly undefined[];
   #phase: Phase = InitActing;
   #current: Transaction = emptyTransaction;
   #staging: Transaction = emptyTransaction;
@@ -206,8 +210,6 @@ export class StateMachine {
     this.#account = account;
     this.#idx = idx;
     this.#backend = backend;
-    this.#idHex = channelIdHex(params.id);
-    this.#noSigs = Object.freeze(new Array<undefined>(params.parts.length).fill(undefined));
   }
 
   /**
@@ -262,7 +264,7 @@ export class StateMachine {
     if (tx.sigs.length !== n)
       throw new ValidationError(`${name} has ${tx.sigs.length} signature slots for ${n}`);
     return freezeTx(
-      cloneState(tx.state),
+      this.#own(tx.state),
       tx.sigs.map((s) => s?.slice()),
     );
   }
@@ -331,8 +333,9 @@ export class StateMachine {
    */
   init(allocation: Allocation, data: Uint8Array = new Uint8Array()): void {
     this.#expect("init");
-    const state = makeInitialState(this.#params, cloneAllocation(allocation), data.slice());
-    this.#staging = freezeTx(state, this.#noSigs);
+    const own = data.length === 0 ? NO_DATA : data.slice();
+    const state = makeInitialState(this.#params, cloneAllocation(allocation), own);
+    this.#staging = freezeTx(state, this.#noSigs());
     this.#phase = InitSigning;
   }
 
@@ -397,7 +400,7 @@ export class StateMachine {
   update(state: State, actorIdx: number): void {
     this.#expect("update");
     checkTransition(this.#params, this.#current.state as State, state, actorIdx);
-    this.#staging = freezeTx(cloneState(state), this.#noSigs);
+    this.#staging = freezeTx(this.#own(state), this.#noSigs());
     this.#phase = Signing;
   }
 
@@ -409,7 +412,7 @@ export class StateMachine {
   forceUpdate(state: State): void {
     this.#expect("forceUpdate");
     this.#checkId(state);
-    this.#staging = freezeTx(cloneState(state), this.#noSigs);
+    this.#staging = freezeTx(this.#own(state), this.#noSigs());
     this.#phase = Signing;
   }
 
@@ -466,7 +469,7 @@ export class StateMachine {
   setProgressing(state: State): void {
     this.#expect("setProgressing");
     checkGenericTransition(this.#params, this.#current.state as State, state);
-    this.#staging = freezeTx(cloneState(state), this.#noSigs);
+    this.#staging = freezeTx(this.#own(state), this.#noSigs());
     this.#phase = Progressing;
   }
 
@@ -477,7 +480,7 @@ export class StateMachine {
   setProgressed(state: State): void {
     this.#expect("setProgressed");
     this.#checkId(state);
-    this.#current = freezeTx(cloneState(state), this.#noSigs);
+    this.#current = freezeTx(this.#own(state), this.#noSigs());
     this.#staging = emptyTransaction;
     this.#phase = Progressed;
   }
@@ -493,6 +496,31 @@ export class StateMachine {
   }
 
   // ---------------------------------------------------------------- helpers
+
+  /** Hex of the channel id for error messages (made on demand: idle machines keep no string). */
+  get #idHex(): string {
+    return channelIdHex(this.#params.id);
+  }
+
+  /** A fresh empty signature vector (not kept per machine: idle channels stay small). */
+  #noSigs(): readonly undefined[] {
+    return new Array<undefined>(this.#params.parts.length).fill(undefined);
+  }
+
+  /**
+   * The machine's own copy of `state`. An id equal to the channel's shares `params.id`, and empty
+   * app data the shared empty array, so a held state adds no second copy of either.
+   */
+  #own(s: State): State {
+    return {
+      id: channelIdEquals(s.id, this.#params.id) ? this.#params.id : s.id,
+      version: s.version,
+      app: s.app,
+      allocation: cloneAllocation(s.allocation),
+      data: s.data.length === 0 ? NO_DATA : s.data.slice(),
+      isFinal: s.isFinal,
+    };
+  }
 
   /** Throws `PhaseTransitionError` unless `operation` may run in the current phase. */
   #expect(operation: MachineOperation): void {

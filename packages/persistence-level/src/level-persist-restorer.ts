@@ -69,15 +69,6 @@ export interface IntegrityReport {
   readonly peerEntries: number;
 }
 
-/** The cached bytes of a channel's record, kept so that a transition re-encodes only what changed. */
-interface CachedRecord {
-  readonly fixed: Uint8Array;
-  readonly phase: number;
-  readonly current: Uint8Array;
-  readonly staging: Uint8Array;
-  readonly peerKeys: readonly Uint8Array[];
-}
-
 type Db = ClassicLevel<Uint8Array, Uint8Array>;
 
 /**
@@ -107,8 +98,13 @@ export class LevelPersistRestorer implements PersistRestorer {
   readonly #ctx: DecodeContext;
   readonly #queue: GroupCommitQueue;
   readonly #durable: boolean;
-  /** Record bytes of channels written by this instance; `null` marks a removal not yet written. */
-  readonly #cache = new Map<string, CachedRecord | null>();
+  /**
+   * The record bytes of every channel this instance wrote or read (`null`: a removal not yet
+   * written), so that a transition re-encodes only what changed without reading storage. One
+   * array per channel: its sections are re-parsed as views on each transition (cheap), which keeps
+   * idle channels small.
+   */
+  readonly #cache = new Map<string, Uint8Array | null>();
   #closed = false;
   #closing: Promise<void> | undefined;
   #batches = 0;
@@ -203,46 +199,38 @@ export class LevelPersistRestorer implements PersistRestorer {
     const id = source.id;
     const old = this.#lookup(id);
     const peerBytes = peers.map((p) => p.bytes());
-    const record: CachedRecord = {
-      fixed: encodeFixed(source.idx, parent, peerBytes, encodeParams(source.params)),
-      phase: source.phase,
-      current: encodeTransaction(source.current),
-      staging: encodeTransaction(source.staging),
-      peerKeys: peerBytes.map((b) => peerKey(b, id)),
-    };
+    const record = encodeRecord(
+      encodeFixed(source.idx, parent, peerBytes, encodeParams(source.params)),
+      source.phase,
+      encodeTransaction(source.current),
+      encodeTransaction(source.staging),
+    );
     // Re-creating a channel replaces its index entries; deletes come first so the puts win.
-    const ops: BatchOperation[] = (old?.peerKeys ?? []).map((key) => ({ type: "del", key }));
-    ops.push(putRecord(id, record));
-    for (const key of record.peerKeys) ops.push({ type: "put", key, value: new Uint8Array(0) });
+    const ops: BatchOperation[] = (old ? peerKeysOf(old, id) : []).map((key) => ({ type: "del", key }));
+    ops.push({ type: "put", key: channelKey(id), value: record });
+    for (const b of peerBytes) ops.push({ type: "put", key: peerKey(b, id), value: new Uint8Array(0) });
     await this.#commit(id, record, ops);
   }
 
   async staged(source: ChannelSource): Promise<void> {
     this.#checkOpen("staged");
-    const old = this.#existing(source.id);
-    await this.#update(source.id, {
-      ...old,
-      phase: source.phase,
-      staging: encodeTransaction(source.staging),
-    });
+    await this.#update(source.id, { phase: source.phase, staging: encodeTransaction(source.staging) });
   }
 
   async sigAdded(source: ChannelSource, idx: number): Promise<void> {
     this.#checkOpen("sigAdded");
-    const old = this.#existing(source.id);
+    this.#existing(source.id);
     const n = source.params.parts.length;
     if (!Number.isInteger(idx) || idx < 0 || idx >= n) {
       throw new ValidationError(`signature index ${idx} out of range for channel ${channelIdHex(source.id)}`);
     }
     // The whole staging transaction: the new signature is stored together with the state it signs.
-    await this.#update(source.id, { ...old, staging: encodeTransaction(source.staging) });
+    await this.#update(source.id, { staging: encodeTransaction(source.staging) });
   }
 
   async enabled(source: ChannelSource): Promise<void> {
     this.#checkOpen("enabled");
-    const old = this.#existing(source.id);
     await this.#update(source.id, {
-      ...old,
       phase: source.phase,
       current: encodeTransaction(source.current),
       staging: encodeTransaction(source.staging),
@@ -251,8 +239,7 @@ export class LevelPersistRestorer implements PersistRestorer {
 
   async phaseChanged(source: ChannelSource): Promise<void> {
     this.#checkOpen("phaseChanged");
-    const old = this.#existing(source.id);
-    await this.#update(source.id, { ...old, phase: source.phase });
+    await this.#update(source.id, { phase: source.phase });
   }
 
   /** Deletes the channel record (parent link included) and its peer index entries in one batch. */
@@ -260,7 +247,7 @@ export class LevelPersistRestorer implements PersistRestorer {
     this.#checkOpen("channelRemoved");
     const old = this.#existing(id);
     const ops: BatchOperation[] = [{ type: "del", key: channelKey(id) }];
-    for (const key of old.peerKeys) ops.push({ type: "del", key });
+    for (const key of peerKeysOf(old, id)) ops.push({ type: "del", key });
     await this.#commit(id, null, ops);
   }
 
@@ -421,7 +408,7 @@ export class LevelPersistRestorer implements PersistRestorer {
   }
 
   /** The record of `id` as this instance last wrote it, else as stored; undefined if absent. */
-  #lookup(id: ChannelId): CachedRecord | undefined {
+  #lookup(id: ChannelId): Uint8Array | undefined {
     const hex = channelIdHex(id);
     const cached = this.#cache.get(hex);
     if (cached !== undefined) return cached ?? undefined;
@@ -434,35 +421,40 @@ export class LevelPersistRestorer implements PersistRestorer {
       throw new PersistenceError(`reading channel ${hex} failed: ${describe(e)}`, { cause: e });
     }
     if (bytes === undefined) return undefined;
-    let raw: ReturnType<typeof parseRecord>;
+    // A plain copy (LevelDB hands out Buffers), checked once: later transitions re-parse it.
+    const record = new Uint8Array(bytes);
     try {
-      raw = parseRecord(bytes);
+      parseRecord(record, true);
     } catch (e) {
       throw corrupt(key, e);
     }
-    const record: CachedRecord = {
-      fixed: raw.fixed,
-      phase: raw.phase,
-      current: raw.current,
-      staging: raw.staging,
-      peerKeys: raw.peers.map((p) => peerKey(p, id)),
-    };
     this.#cache.set(hex, record);
     return record;
   }
 
-  #existing(id: ChannelId): CachedRecord {
+  #existing(id: ChannelId): Uint8Array {
     const r = this.#lookup(id);
     if (r === undefined) throw new UnknownChannelError(channelIdHex(id));
     return r;
   }
 
-  #update(id: ChannelId, record: CachedRecord): Promise<void> {
-    return this.#commit(id, record, [putRecord(id, record)]);
+  /** Rewrites the record of `id` with the sections in `change`, keeping the others byte for byte. */
+  #update(
+    id: ChannelId,
+    change: { readonly phase?: number; readonly current?: Uint8Array; readonly staging?: Uint8Array },
+  ): Promise<void> {
+    const old = parseRecord(this.#existing(id), true);
+    const record = encodeRecord(
+      old.fixed,
+      change.phase ?? old.phase,
+      change.current ?? old.current,
+      change.staging ?? old.staging,
+    );
+    return this.#commit(id, record, [{ type: "put", key: channelKey(id), value: record }]);
   }
 
   /** Caches `record` (null = removed) and queues `ops`; on failure the cache entry is dropped. */
-  async #commit(id: ChannelId, record: CachedRecord | null, ops: BatchOperation[]): Promise<void> {
+  async #commit(id: ChannelId, record: Uint8Array | null, ops: BatchOperation[]): Promise<void> {
     const hex = channelIdHex(id);
     this.#cache.set(hex, record);
     try {
@@ -505,8 +497,9 @@ export class LevelPersistRestorer implements PersistRestorer {
   }
 }
 
-function putRecord(id: ChannelId, r: CachedRecord): BatchOperation {
-  return { type: "put", key: channelKey(id), value: encodeRecord(r.fixed, r.phase, r.current, r.staging) };
+/** The peer index keys of a (valid, cached) record of channel `id`. */
+function peerKeysOf(record: Uint8Array, id: ChannelId): Uint8Array[] {
+  return parseRecord(record, true).peers.map((p) => peerKey(p, id));
 }
 
 function corrupt(key: Uint8Array, e: unknown): PersistenceCorruptError {

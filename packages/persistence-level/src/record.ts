@@ -96,9 +96,13 @@ export function encodeRecord(
   return w.done();
 }
 
-/** Splits a record into its sections; throws `RecordFormatError` if the layout is violated. */
-export function parseRecord(bytes: Uint8Array): RawRecord {
-  const r = new Reader(bytes);
+/**
+ * Splits a record into its sections; throws `RecordFormatError` if the layout is violated. The
+ * sections are copies, or with `views` subarrays of `bytes` (valid while `bytes` is unchanged: for
+ * re-encoding a transition from cached record bytes without copying them first).
+ */
+export function parseRecord(bytes: Uint8Array, views = false): RawRecord {
+  const r = new Reader(bytes, views);
   const format = r.u8("format");
   if (format !== RECORD_FORMAT) throw new RecordFormatError(`unknown record format ${format}`);
   const idx = r.u16("own index");
@@ -109,7 +113,7 @@ export function parseRecord(bytes: Uint8Array): RawRecord {
   const peers: Uint8Array[] = [];
   for (let i = 0; i < count; i++) peers.push(r.bytes(r.u16(`peer ${i} length`), `peer ${i}`));
   const params = r.bytes(r.u32("params length"), "params");
-  const fixed = new Uint8Array(bytes.subarray(0, r.offset));
+  const fixed = views ? bytes.subarray(0, r.offset) : new Uint8Array(bytes.subarray(0, r.offset));
   const phase = r.u8("phase");
   const current = r.bytes(r.u32("current length"), "current transaction");
   const staging = r.bytes(r.u32("staging length"), "staging transaction");
@@ -191,10 +195,12 @@ class Writer {
 class Reader {
   readonly #buf: Uint8Array;
   readonly #view: DataView;
+  readonly #views: boolean;
   offset = 0;
 
-  constructor(buf: Uint8Array) {
+  constructor(buf: Uint8Array, views: boolean) {
     this.#buf = buf;
+    this.#views = views;
     this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
@@ -229,8 +235,9 @@ class Reader {
 
   bytes(n: number, what: string): Uint8Array {
     this.#need(n, what);
-    // A plain Uint8Array copy (LevelDB hands out Buffers, whose slice is a view).
-    const b = new Uint8Array(this.#buf.subarray(this.offset, this.offset + n));
+    const view = this.#buf.subarray(this.offset, this.offset + n);
+    // A plain Uint8Array copy unless views are asked for (LevelDB hands out Buffers, whose slice is a view).
+    const b = this.#views ? view : new Uint8Array(view);
     this.offset += n;
     return b;
   }
