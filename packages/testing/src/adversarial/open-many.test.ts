@@ -135,7 +135,7 @@ describe("opening channels", () => {
     const rawWallet = new SimWallet({ secp256k1 });
     const raw = rawWallet.newAccount();
     const rawParticipant = rawWallet.newAccount();
-    const got: MessageType[] = [];
+    const got: (MessageType | "application")[] = [];
     const unsubscribe = bus.subscribe(raw.address, (env) => {
       got.push(env.message.type);
     });
