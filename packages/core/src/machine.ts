@@ -13,6 +13,10 @@
  * | `setWithdrawn`                    | `channelRemoved(id)` |
  * | `checkUpdate`                     | none (read-only) |
  *
+ * Each call stores the channel's whole record, so a client may coalesce consecutive calls into the
+ * last one as long as every send follows a write of what it reveals (@perun-ts/client writes once
+ * before each send and once per enabled state).
+ *
  * Every mutating operation either completes or throws and leaves the machine exactly as it was.
  * Operations on one machine must be serialised by the caller (the channel lock, spec §3.3); an
  * asynchronous operation that finds the staging transaction replaced while it awaited the backend

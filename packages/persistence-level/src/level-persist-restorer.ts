@@ -408,8 +408,7 @@ export class LevelPersistRestorer implements PersistRestorer {
   }
 
   /** The record of `id` as this instance last wrote it, else as stored; undefined if absent. */
-  #lookup(id: ChannelId): Uint8Array | undefined {
-    const hex = channelIdHex(id);
+  #lookup(id: ChannelId, hex = channelIdHex(id)): Uint8Array | undefined {
     const cached = this.#cache.get(hex);
     if (cached !== undefined) return cached ?? undefined;
     const key = channelKey(id);
@@ -432,9 +431,9 @@ export class LevelPersistRestorer implements PersistRestorer {
     return record;
   }
 
-  #existing(id: ChannelId): Uint8Array {
-    const r = this.#lookup(id);
-    if (r === undefined) throw new UnknownChannelError(channelIdHex(id));
+  #existing(id: ChannelId, hex = channelIdHex(id)): Uint8Array {
+    const r = this.#lookup(id, hex);
+    if (r === undefined) throw new UnknownChannelError(hex);
     return r;
   }
 
@@ -443,19 +442,24 @@ export class LevelPersistRestorer implements PersistRestorer {
     id: ChannelId,
     change: { readonly phase?: number; readonly current?: Uint8Array; readonly staging?: Uint8Array },
   ): Promise<void> {
-    const old = parseRecord(this.#existing(id), true);
+    const hex = channelIdHex(id);
+    const old = parseRecord(this.#existing(id, hex), true);
     const record = encodeRecord(
       old.fixed,
       change.phase ?? old.phase,
       change.current ?? old.current,
       change.staging ?? old.staging,
     );
-    return this.#commit(id, record, [{ type: "put", key: channelKey(id), value: record }]);
+    return this.#commit(id, record, [{ type: "put", key: channelKey(id), value: record }], hex);
   }
 
   /** Caches `record` (null = removed) and queues `ops`; on failure the cache entry is dropped. */
-  async #commit(id: ChannelId, record: Uint8Array | null, ops: BatchOperation[]): Promise<void> {
-    const hex = channelIdHex(id);
+  async #commit(
+    id: ChannelId,
+    record: Uint8Array | null,
+    ops: BatchOperation[],
+    hex = channelIdHex(id),
+  ): Promise<void> {
     this.#cache.set(hex, record);
     try {
       await this.#queue.submit(ops);
