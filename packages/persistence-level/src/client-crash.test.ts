@@ -24,6 +24,7 @@ import { ManualClock, SimAsset, SimChannelBackend, SimLedger, SimWallet } from "
 import { type Channel, Client, ledgerChannelProposal } from "@perun-ts/client";
 import {
   AppRegistry,
+  type ChannelId,
   decodeParams,
   decodeState,
   decodeTransaction,
@@ -412,9 +413,17 @@ describe("client crash safety on LevelDB (Bob SIGKILLed at every protocol step)"
         // of a channel that is still opening unanswered (it is not registered before it is
         // funded), so neither side can finish. Nothing was deposited (funding starts after v0 is
         // fully signed): Alice gives up, Bob drops the opening from disk, the test opens anew.
-        stuckOpenings++;
+        // Abandoning is safe only if Alice deposited nothing into it; if she holds a fully signed
+        // version 0 (Bob sent his signature, then died before persisting hers) she is funding,
+        // her client does not answer Bob's sync either, and her deposit would be stuck: fail.
         ac.abort(new Error("opening stuck"));
         openSignal.abort(new Error("opening stuck"));
+        const id = fromHex((bobState as PeerChannel).id.replace(/^0x/, "")) as ChannelId;
+        expect(
+          ledger.holdings(asset, ledger.fundingId(id, aPart.address)),
+          `${label}: Alice funded an opening that Bob restored unsigned; her client does not answer syncs of a channel that is still opening/funding, so the deposit would be stuck`,
+        ).toBe(0n);
+        stuckOpenings++;
         await both;
         await peer.cmd({ op: "abandon" });
         await peer.kill();
