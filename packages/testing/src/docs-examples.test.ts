@@ -1,4 +1,4 @@
-// The code snippets of docs/getting-started.md and docs/writing-a-backend.md, compiled and run so
+// The code snippets of docs/getting-started.md and docs/backend-guide.md, compiled and run so
 // the guides cannot drift from the exported API. Each `describe` names the section it backs; when
 // you change a snippet here, change the guide too (and the other way round).
 
@@ -496,7 +496,7 @@ async function openLevel(location: string, ctx: DecodeContext): Promise<PersistR
 }
 
 // ------------------------------------------------------------------------------------------------
-// writing-a-backend.md §6 "Run the conformance suites": the example file, instantiated with
+// backend-guide.md §6 "Run the conformance suites": the example file, instantiated with
 // backend-sim. Replace the Sim* classes with your own; everything else stays as it is.
 // ------------------------------------------------------------------------------------------------
 
