@@ -20,6 +20,9 @@ import {
   type Handlers,
   ledgerChannelProposal,
   ResponderUsedError,
+  subChannelProposal,
+  type VirtualChannelRequest,
+  virtualChannelProposal,
 } from "@perun-ts/client";
 import {
   type AdjudicatorEvent,
@@ -404,6 +407,116 @@ describe("docs: getting-started", () => {
       expect(w.ledger.balanceOf(alice.participant.address, w.asset)).toBe(1_000n);
     } finally {
       await closeAll([alice, bob], w.bus);
+    }
+  });
+
+  it("§8 sub-channel: funded from an open channel, settled back into it", async () => {
+    const w = world();
+    const alice = w.node();
+    const bob = w.node();
+    try {
+      alice.client.handle(acceptEverything(alice));
+      bob.client.handle(acceptEverything(bob)); // accepts with the participant of the parent
+      const [ledger, bobsLedger] = await open(w, alice, bob);
+      const signal = AbortSignal.timeout(10_000);
+
+      const bobsSub = new Promise<Channel>((resolve) => {
+        const off = bob.client.onNewChannel((ch) => {
+          off();
+          resolve(ch);
+        });
+      });
+      // 10 of each participant's parent balance moves into the sub-channel (parent order).
+      const sub = await alice.client.proposeChannel(
+        subChannelProposal({
+          parent: ledger.id,
+          challengeDuration: 60n,
+          initBals: { assets: [w.asset], balances: [[10n, 10n]], locked: [] },
+        }),
+        { signal },
+      );
+      const bobsEnd = await bobsSub;
+      expect(ledger.state.allocation.balances).toEqual([[90n, 90n]]);
+      expect(ledger.state.allocation.locked.length).toBe(1); // the sub-channel's locked funds
+      expect(sub.isSubChannel && sub.parent === ledger).toBe(true);
+      expect(ledger.children).toEqual([sub]);
+
+      await sub.update((s) => ({ ...s, allocation: transfer(s.allocation, 0, 1, [3n]) }), { signal });
+      // Either participant may finalise; then both settle: the final balances go back into the parent.
+      await bobsEnd.update((s) => ({ ...s, isFinal: true }), { signal });
+      await Promise.all([sub.settle({ signal }), bobsEnd.settle({ signal })]);
+
+      expect(ledger.state.allocation.balances).toEqual([[97n, 103n]]);
+      expect(bobsLedger.state.allocation.balances).toEqual([[97n, 103n]]);
+      expect(ledger.state.allocation.locked).toEqual([]);
+      expect(sub.isClosed).toBe(true);
+      expect(alice.client.channel(sub.id)).toBeUndefined();
+    } finally {
+      await closeAll([alice, bob], w.bus);
+    }
+  });
+
+  it("§8 virtual channel: Alice and Bob through the hub Ingrid", async () => {
+    const w = world();
+    const alice = w.node();
+    const bob = w.node();
+    const ingrid = w.node(); // the hub: an ordinary client with a ledger channel to each of them
+    const asked: VirtualChannelRequest[] = [];
+    try {
+      alice.client.handle(acceptEverything(alice));
+      bob.client.handle(acceptEverything(bob));
+      ingrid.client.handle({
+        ...acceptEverything(ingrid),
+        // Called once both halves of the funding matched; default without this hook: accept.
+        onVirtualChannel: (request) => {
+          asked.push(request);
+          const total = request.initial.allocation.balances[0]?.reduce((a, b) => a + b, 0n) ?? 0n;
+          return total <= 50n ? { accept: true } : { accept: false, reason: "too large for this hub" };
+        },
+      });
+      const signal = AbortSignal.timeout(10_000);
+      // Alice–Ingrid and Bob–Ingrid ledger channels, 100/100 each; Alice and Bob are index 0 in theirs.
+      const [aliceI] = await open(w, alice, ingrid);
+      const [bobI] = await open(w, bob, ingrid);
+
+      const bobsVirtual = new Promise<Channel>((resolve) => {
+        const off = bob.client.onNewChannel((ch) => {
+          off();
+          resolve(ch);
+        });
+      });
+      const virtual = await alice.client.proposeChannel(
+        virtualChannelProposal({
+          challengeDuration: 60n,
+          proposer: alice.participant.address,
+          initBals: { assets: [w.asset], balances: [[5n, 5n]], locked: [] }, // [Alice, Bob]
+          peers: [alice.identity.address, bob.identity.address],
+          parents: [aliceI.id, bobI.id], // [proposer's, responder's] ledger channel with the hub
+          // Per parent, virtual index → index in that parent: in Alice–Ingrid Alice is 0 and
+          // Ingrid (standing in for Bob) 1; in Bob–Ingrid Bob is 0 and Ingrid (for Alice) 1.
+          indexMaps: [
+            [0, 1],
+            [1, 0],
+          ],
+        }),
+        { signal },
+      );
+      const bobsEnd = await bobsVirtual;
+      expect(virtual.isVirtualChannel && bobsEnd.isVirtualChannel).toBe(true);
+      expect(asked.length).toBe(1);
+      expect(aliceI.state.allocation.balances).toEqual([[95n, 95n]]);
+      expect(bobI.state.allocation.balances).toEqual([[95n, 95n]]);
+
+      await virtual.update((s) => ({ ...s, allocation: transfer(s.allocation, 0, 1, [3n]) }), { signal });
+      await bobsEnd.update((s) => ({ ...s, isFinal: true }), { signal });
+      await Promise.all([virtual.settle({ signal }), bobsEnd.settle({ signal })]);
+
+      // Alice paid 3 through Ingrid: Ingrid gained 3 from Alice and passed 3 on to Bob.
+      expect(aliceI.state.allocation.balances).toEqual([[97n, 103n]]);
+      expect(bobI.state.allocation.balances).toEqual([[103n, 97n]]);
+      expect(ingrid.client.channel(virtual.id)).toBeUndefined(); // the hub's copy is gone too
+    } finally {
+      await closeAll([alice, bob, ingrid], w.bus);
     }
   });
 });
