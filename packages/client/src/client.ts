@@ -14,6 +14,7 @@ import {
   Params,
   PeerRejectedError,
   type Persister,
+  Phase,
   RequestTimedOutError,
   type State,
   StateMachine,
@@ -156,6 +157,12 @@ export class Client {
   readonly #hub: Hub;
   readonly #sync: ChannelSynchronizer;
   readonly #syncErrorCallbacks = new Set<(error: unknown) => void>();
+  /**
+   * Ledger channels still opening (from their staged version 0 until registered): they answer
+   * syncs too, and `enabled` resolves when a sync enabled version 0 before the peer's signature
+   * message arrived.
+   */
+  readonly #openingChannels = new Map<string, { channel: Channel; enabled: Deferred<void> }>();
   #earlyCount = 0;
   #openings = 0;
   #handlers: Handlers | undefined;
@@ -206,6 +213,7 @@ export class Client {
       closeSignal: this.#closeCtrl.signal,
       timeoutMs: opts.syncTimeoutMs ?? 10_000,
       onError: (e) => this.#syncFailed(e),
+      onOpeningEnabled: (ch) => this.#openingChannels.get(ch.idHex)?.enabled.resolve(),
     });
     this.#unsubscribe = opts.bus.subscribe(opts.identity.address, (env) => this.#dispatch(env));
   }
@@ -390,10 +398,14 @@ export class Client {
       channel = new Channel(this.#env, machine, proposal.peers);
       await machine.init(proposal.initBals, proposal.initData);
       const sig = await machine.sig();
+      // From here on a peer restarted mid-opening can sync this channel (and complete it).
+      const enabled = new Deferred<void>();
+      this.#openingChannels.set(idHex, { channel, enabled });
+      this.#sync.release(channel);
       const stop = this.#stopSignal(signal);
       // Never wait forever for the peer's signature (a lost message would hang `accept`).
       const deadline = timeoutSignal(o.openingTimeoutMs ?? 30_000, stop);
-      let answer: Awaited<ReturnType<typeof response.wait>>;
+      let answer: Awaited<ReturnType<typeof response.wait>> | undefined;
       try {
         const message: Message = {
           type: MessageType.ChannelUpdateAcc,
@@ -402,7 +414,7 @@ export class Client {
           sig,
         };
         await o.bus.publish({ sender: this.address, recipient: peer, message }, { signal: deadline });
-        answer = await response.wait(deadline);
+        answer = await Promise.race([response.wait(deadline), enabled.promise.then(() => undefined)]);
       } catch (e) {
         if (deadline.aborted && !stop.aborted && e instanceof AbortError) {
           throw new RequestTimedOutError(`no initial state signature of channel ${idHex} in time`, {
@@ -411,10 +423,17 @@ export class Client {
         }
         throw this.#waitError(e, signal, "initial state signature");
       }
-      if (answer.type === MessageType.ChannelUpdateRej)
+      if (answer?.type === MessageType.ChannelUpdateRej)
         throw new PeerRejectedError("channel opening", answer.reason);
+      const peerSig = answer?.sig;
       try {
-        await machine.addSig(peerIdx, answer.sig);
+        // A sync may have enabled version 0 already (the peer restarted and sent its signature so).
+        await channel.runLocked(async () => {
+          if (machine.phase !== Phase.InitSigning) return;
+          if (peerSig === undefined) throw new ValidationError("no initial state signature of the peer");
+          await machine.addSig(peerIdx, peerSig);
+          await machine.enableInit();
+        });
       } catch (e) {
         const reason = e instanceof Error ? e.message : String(e);
         const message: Message = {
@@ -428,7 +447,6 @@ export class Client {
           .catch(() => {});
         throw e;
       }
-      await machine.enableInit();
       try {
         await o.funder.fund(
           {
@@ -460,6 +478,7 @@ export class Client {
       return channel;
     } finally {
       response.cancel();
+      if (this.#openingChannels.get(idHex)?.channel === channel) this.#openingChannels.delete(idHex);
       this.#openingIds.delete(idHex);
       this.#releaseEarly(idHex);
     }
@@ -557,7 +576,11 @@ export class Client {
       }
       case MessageType.ChannelSync: {
         const id = m.currentTx.state?.id;
-        this.#sync.receive(env as Envelope<typeof m>, id ? this.#channels.get(channelIdHex(id)) : undefined);
+        const idHex = id ? channelIdHex(id) : undefined;
+        const channel = idHex
+          ? (this.#channels.get(idHex) ?? this.#openingChannels.get(idHex)?.channel)
+          : undefined;
+        this.#sync.receive(env as Envelope<typeof m>, channel);
         return;
       }
       default:
@@ -742,6 +765,9 @@ export class Client {
               });
             }
           }
+        },
+        unregister: (ch) => {
+          if (this.#channels.get(ch.idHex) === ch) this.#channels.delete(ch.idHex);
         },
         sync: (ch, syncOpts) => this.#sync.sync(ch, syncOpts),
       },

@@ -17,6 +17,7 @@ import {
   type PersistedChannel,
   type Persister,
   Phase,
+  RequestTimedOutError,
   type Restorer,
   type State,
   StateMachine,
@@ -55,6 +56,12 @@ export interface RestoredChannel {
 /** The result of `Client.restore`. */
 export interface RestoreReport {
   readonly channels: readonly RestoredChannel[];
+  /**
+   * Interrupted openings (id as hex) that were dropped from the client and the persister: the
+   * peer did not answer their sync in time (it is unreachable or does not know the channel), and
+   * nothing was deposited (funding starts only once version 0 is fully signed).
+   */
+  readonly abandoned: readonly string[];
   /** Persisted channels that could not be restored (id as hex, and why). */
   readonly failed: readonly { readonly id: string; readonly error: unknown }[];
 }
@@ -70,6 +77,8 @@ export interface RestoreContext extends ChildRestoreContext {
   isOpen(idHex: string): boolean;
   /** Puts the channel into the client and calls the `onNewChannel` callbacks. */
   register(channel: Channel): void;
+  /** Takes an abandoned channel out of the client again (see `RestoreReport.abandoned`). */
+  unregister(channel: Channel): void;
   sync(channel: Channel, opts: CallOptions & { readonly timeoutMs?: number }): Promise<SyncOutcome>;
 }
 
@@ -150,7 +159,11 @@ async function rebuild(ctx: RestoreContext, src: PersistedChannel): Promise<Chan
  * signature), a channel in Funding finishes funding (idempotent; the peer may only register the
  * channel once funded, so its sync answer can come later), then every channel syncs.
  */
-async function resume(ctx: RestoreContext, ch: Channel, opts: RestoreOptions): Promise<RestoredChannel> {
+async function resume(
+  ctx: RestoreContext,
+  ch: Channel,
+  opts: RestoreOptions,
+): Promise<RestoredChannel | undefined> {
   let sync: SyncOutcome | undefined;
   let syncError: unknown;
   const doSync = async (): Promise<void> => {
@@ -169,7 +182,16 @@ async function resume(ctx: RestoreContext, ch: Channel, opts: RestoreOptions): P
     }
   };
   const opening = ch.phase === Phase.InitSigning;
-  if (opening) await doSync();
+  if (opening) {
+    await doSync();
+    // Still half-signed and the peer did not answer: it is unreachable or knows no signed
+    // version 0. Nothing was deposited in InitSigning, so dropping the opening loses nothing; a
+    // peer holding the fully signed version 0 would have answered with it (and we would fund).
+    if (ch.phase === Phase.InitSigning && syncError instanceof RequestTimedOutError) {
+      await abandon(ctx, ch);
+      return undefined;
+    }
+  }
   if (ch.phase === Phase.Funding) {
     const state = ch.current.state as State;
     try {
@@ -196,6 +218,16 @@ async function resume(ctx: RestoreContext, ch: Channel, opts: RestoreOptions): P
   };
 }
 
+/** Drops an interrupted opening from the client, the wallet usage counts and the persister. */
+async function abandon(ctx: RestoreContext, ch: Channel): Promise<void> {
+  ctx.logger.info("abandoning an interrupted opening: the peer did not answer its sync", {
+    channel: ch.idHex,
+  });
+  ctx.unregister(ch);
+  ctx.wallet.decrementUsage(ch.params.parts[ch.idx] as Address);
+  await ctx.persister?.channelRemoved(ch.id);
+}
+
 /** `Client.restore`: see the module comment. @internal */
 export async function restoreChannels(
   ctx: RestoreContext,
@@ -213,6 +245,7 @@ export async function restoreChannels(
   const depth = depths(all);
   const maxDepth = Math.max(0, ...depth.values());
   const channels: RestoredChannel[] = [];
+  const abandoned: string[] = [];
   for (let d = 0; d <= maxDepth; d++) {
     const restored: Channel[] = [];
     const hubCopies = new Set<Channel>();
@@ -239,14 +272,16 @@ export async function restoreChannels(
     if (opts.resume === false) channels.push(...restored.map((channel) => ({ channel })));
     else {
       // The hub's copy has no peer to sync with (the hub is not a participant).
-      channels.push(
-        ...(await Promise.all(
-          restored.map((ch) => (hubCopies.has(ch) ? { channel: ch } : resume(ctx, ch, opts))),
-        )),
+      const resumed = await Promise.all(
+        restored.map((ch) => (hubCopies.has(ch) ? { channel: ch } : resume(ctx, ch, opts))),
       );
+      for (const [i, r] of resumed.entries()) {
+        if (r) channels.push(r);
+        else abandoned.push((restored[i] as Channel).idHex);
+      }
     }
   }
-  return { channels, failed };
+  return { channels, abandoned, failed };
 }
 
 /** Re-registers restored channels with the watcher (in order: parents before children). */

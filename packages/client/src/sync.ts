@@ -7,12 +7,16 @@
  * - a different state at the same version is a {@link SyncConflictError} (own state kept);
  * - a half-finished update (phase Signing, not fully signed) is completed if the peer enabled it,
  *   and discarded otherwise — the peer discards its own the same way;
- * - an interrupted opening (InitSigning) exchanges the version-0 signatures and enables.
+ * - an interrupted opening (InitSigning) exchanges the version-0 signatures and enables; a side
+ *   already funding (or open) answers it with its fully signed version 0, which the other side
+ *   adopts after verifying every signature and checking it equals its own staged state.
  *
- * The message carries no request/reply flag, so the roles follow from timing: a sync that
- * arrives while we wait for one of this channel is our answer; any other is a request, applied
- * and answered with our (updated) sync. When our wait timed out, the next sync of that channel is
- * taken as the late answer and not answered again, which prevents an endless exchange.
+ * Syncs are answered in every phase from InitSigning on, also while the channel is still opening
+ * or funding (the client hands those channels to the synchroniser too). Every message says
+ * whether it is a request or a reply: a request is applied and always answered with a reply
+ * (rate-limited per channel); a reply is applied and never answered; only a reply resolves our
+ * pending sync. When the answer to our sync shows the peer behind what we hold now (e.g. it lacked
+ * our version-0 signature), we send our state once more as a reply, which it applies.
  */
 import {
   AbortError,
@@ -66,32 +70,28 @@ export interface SyncEnv {
   readonly timeoutMs: number;
   /** Receives every rejected incoming sync (hostile or conflicting) and failed background sync. */
   readonly onError: (error: unknown) => void;
+  /** Called (channel locked) when a sync enabled the version-0 state of an interrupted opening. */
+  readonly onOpeningEnabled?: (channel: Channel) => void;
 }
 
 /** At most this many syncs of channels that are not (yet) open are kept. */
 const MAX_EARLY = 64;
 
 /**
- * At most this many unsolicited syncs of one channel are answered per second. An honest peer
- * sends one per sync it runs; the limit stops an exchange that a spoofed or replayed sync could
- * otherwise keep going between two clients that each take the other's message as a request.
+ * At most this many sync requests of one channel are answered per second. An honest peer sends
+ * one per sync it runs; the limit bounds the work a flood of replayed requests causes.
  */
 const MAX_ANSWERS_PER_SECOND = 3;
 
 /**
- * An unsolicited sync equal to our own (same phase and state) that arrives this soon after we
- * answered the peer with that same content is taken as the echo of our answer and not answered:
- * otherwise one replayed sync sets off an exchange between two honest peers that each take the
- * other's answer as a request (the message has no request/reply flag).
+ * Builds our sync message: phase and current transaction (the staged v0 during the opening);
+ * `reply` marks it as the answer to the peer's request.
  */
-const ECHO_WINDOW_MS = 1_000;
-
-/** Builds our sync message: phase and current transaction (the staged v0 during the opening). */
-export function ownSyncMessage(m: PersistingMachine): ChannelSyncMessage | undefined {
+export function ownSyncMessage(m: PersistingMachine, reply = false): ChannelSyncMessage | undefined {
   const phase = m.phase;
   const tx = phase === Phase.InitSigning ? m.staging : m.current;
   if (!tx.state) return undefined;
-  return { type: MessageType.ChannelSync, phase, currentTx: tx };
+  return { type: MessageType.ChannelSync, phase, currentTx: tx, reply };
 }
 
 /**
@@ -102,12 +102,8 @@ export class ChannelSynchronizer {
   readonly #env: SyncEnv;
   readonly #waiters = new Map<string, Deferred<Envelope<ChannelSyncMessage>>>();
   readonly #running = new Map<string, Promise<SyncOutcome>>();
-  /** Channels whose last wait timed out: their next incoming sync is that late answer. */
-  readonly #lateAnswer = new Set<string>();
   readonly #early = new Map<string, Envelope<ChannelSyncMessage>[]>();
   readonly #answered = new Map<string, number[]>();
-  /** The last answer sent per channel (content and time), to recognise its echo. */
-  readonly #lastAnswer = new Map<string, { readonly message: ChannelSyncMessage; readonly at: number }>();
   #earlyCount = 0;
 
   constructor(env: SyncEnv) {
@@ -138,23 +134,28 @@ export class ChannelSynchronizer {
     const key = channel.idHex;
     const answer = new Deferred<Envelope<ChannelSyncMessage>>();
     this.#waiters.set(key, answer);
-    this.#lateAnswer.delete(key);
     const stop = timeoutSignal(
       timeoutMs,
       signal ? AbortSignal.any([signal, this.#env.closeSignal]) : this.#env.closeSignal,
     );
-    let sent = false;
     try {
       const msg = await channel.runLocked(async (a) => ownSyncMessage(a.machine), stop);
       if (!msg) throw new SyncError(key, `nothing to sync in phase ${phaseName(channel.phase)}`);
       await this.#publish(channel, msg, stop);
-      sent = true;
       const env = await abortable(answer.promise, stop);
-      return await channel.runLocked((a) => this.#apply(channel, a, env, true), signal);
+      return await channel.runLocked(async (a) => {
+        const outcome = await this.#apply(channel, a, env, true);
+        // The peer applied our request before answering; if its answer still lacks what we hold
+        // now (our version-0 signature, a newer state), it could not use our request: send ours.
+        const own = ownSyncMessage(a.machine, true);
+        if (own && isBehind(env.message, own)) {
+          await this.#publish(channel, own, timeoutSignal(this.#env.timeoutMs, this.#env.closeSignal));
+        }
+        return outcome;
+      }, signal);
     } catch (e) {
       if (this.#env.closeSignal.aborted) throw new ClosedError("client");
       if (stop.aborted && e instanceof AbortError && !signal?.aborted) {
-        if (sent) this.#lateAnswer.add(key);
         throw new RequestTimedOutError(`no channel sync answer for ${key}`, { cause: e });
       }
       throw e;
@@ -197,13 +198,16 @@ export class ChannelSynchronizer {
       this.#earlyCount++;
       return;
     }
+    const reply = env.message.reply;
     const waiter = this.#waiters.get(key);
-    if (waiter && channel.peers[channel.peerIdx]?.equals(env.sender)) {
+    if (reply && waiter && channel.peers[channel.peerIdx]?.equals(env.sender)) {
       this.#waiters.delete(key);
       waiter.resolve(env);
       return;
     }
-    const answer = !this.#lateAnswer.delete(key) && this.#mayAnswer(key);
+    // A reply nobody waits for (late, or the peer re-sending what we lacked) is applied, never
+    // answered; a request is answered (rate-limited).
+    const answer = !reply && this.#mayAnswer(key);
     // Queue for the channel lock now, so requests are handled in arrival order.
     const done = channel.runLocked(async (a) => {
       let error: unknown;
@@ -213,11 +217,8 @@ export class ChannelSynchronizer {
         error = e;
       }
       if (answer && channel.peers[channel.peerIdx]?.equals(env.sender)) {
-        const own = ownSyncMessage(a.machine);
-        if (own && !this.#isEcho(key, env.message, own)) {
-          this.#lastAnswer.set(key, { message: own, at: Date.now() });
-          await this.#publish(channel, own, timeoutSignal(this.#env.timeoutMs, this.#env.closeSignal));
-        }
+        const own = ownSyncMessage(a.machine, true);
+        if (own) await this.#publish(channel, own, timeoutSignal(this.#env.timeoutMs, this.#env.closeSignal));
       }
       // A sent, unanswered update of ours survived: our own sync (whose answer the peer sends
       // after handling that update) decides it.
@@ -231,15 +232,6 @@ export class ChannelSynchronizer {
         if (!(e instanceof ClosedError)) this.#env.onError(e);
       }
     });
-  }
-
-  /** True if `incoming` equals `own` and our last answer carrying that content was just sent. */
-  #isEcho(key: string, incoming: ChannelSyncMessage, own: ChannelSyncMessage): boolean {
-    if (!sameContent(incoming, own)) return false;
-    const last = this.#lastAnswer.get(key);
-    if (!last || Date.now() - last.at >= ECHO_WINDOW_MS || !sameContent(last.message, own)) return false;
-    this.#env.logger.debug("not answering the echo of our own sync answer", { channel: key });
-    return true;
   }
 
   #mayAnswer(key: string): boolean {
@@ -370,6 +362,7 @@ export class ChannelSynchronizer {
       await addMissing(m, sigs);
       if (m.staging.sigs.every((s) => s !== undefined)) {
         await m.enableInit();
+        this.#env.onOpeningEnabled?.(channel);
         return "completed";
       }
       return "in-sync";
@@ -404,11 +397,16 @@ export class ChannelSynchronizer {
   }
 }
 
-/** Same phase and same state (the signatures on one state carry nothing more). */
-function sameContent(a: ChannelSyncMessage, b: ChannelSyncMessage): boolean {
-  const sa = a.currentTx.state;
-  const sb = b.currentTx.state;
-  return a.phase === b.phase && sa !== undefined && sb !== undefined && stateEquals(sa, sb);
+/**
+ * True if the peer's `theirs` lacks what our fully signed `own` carries: an older version, or the
+ * same version with a signature missing.
+ */
+function isBehind(theirs: ChannelSyncMessage, own: ChannelSyncMessage): boolean {
+  const st = theirs.currentTx.state;
+  const so = own.currentTx.state;
+  if (!st || !so || own.currentTx.sigs.some((s) => s === undefined)) return false;
+  if (st.version !== so.version) return st.version < so.version;
+  return theirs.currentTx.sigs.some((s) => s === undefined);
 }
 
 /** Adds every signature the staging transaction still lacks (each is verified by the machine). */

@@ -4,7 +4,7 @@
 //
 // argv[2]: JSON {dir, wireKey, partKey, peerWire, peerPort, syncTimeoutMs}
 // IPC in:  {type:"cmd", id, op:"open"|"pay"|"final"|"settle"|"state"|"arm", arm?, ...}
-// IPC out: {type:"listening", port} {type:"ready", channel, restoreError}
+// IPC out: {type:"listening", port} {type:"ready", channel, restoreError, abandoned}
 //          {type:"done", id, ok, error?, channel} {type:"dying", step, method, when, stage}
 //          {type:"fund"|"withdraw", rid, ...} (the ledger lives in the test process)
 //
@@ -217,12 +217,6 @@ async function run(m) {
     case "settle":
       await ch.settle({ signal, secondary: true });
       return;
-    case "abandon":
-      // Application policy for an opening the peer cannot finish (see client-crash.test.ts):
-      // nothing was deposited before the version-0 state was fully signed; drop it from disk.
-      await level.channelRemoved(ch.id);
-      ch = undefined;
-      return;
     default:
       return; // "state", "arm": only report
   }
@@ -233,17 +227,11 @@ const report = await client.restore({ watch: false, syncTimeoutMs: cfg.syncTimeo
 const restoreError =
   report.failed.length > 0 ? String(report.failed[0].error) : (report.channels[0]?.error ?? null);
 ch = report.channels[0]?.channel ?? ch;
-// A restore sync that got no answer is retried once, as an application would (`client.sync`):
-// the peer may have taken our request for the late answer to its own timed-out sync (see the
-// test's report) — not for an opening, which the peer cannot answer (the known gap).
-let retried = false;
-if (restoreError !== null && ch !== undefined && ch.phase !== core.Phase.InitSigning) {
-  retried = true;
-  await client.sync(ch).catch(() => undefined);
-}
+// An interrupted opening the peer did not answer was dropped by restore (nothing was deposited).
+if (ch !== undefined && report.abandoned.includes(ch.idHex)) ch = undefined;
 send({
   type: "ready",
   channel: describe(),
   restoreError: restoreError === null ? null : String(restoreError),
-  retried,
+  abandoned: report.abandoned.length,
 });

@@ -9,6 +9,7 @@ import {
   backend,
   installEqualityTesters,
   makeCodec,
+  Phase,
   sampleUpdateEnvelope,
 } from "./fixtures.test.helper.js";
 import { protocolMessageToWire } from "./message-codec.js";
@@ -99,6 +100,34 @@ describe("EnvelopeCodec", () => {
     new DataView(padded.buffer).setUint32(0, body.length + 1);
     padded.set(body, 4);
     expect(reasonOf(() => codec.decodeFrame(padded))).toMatch(/trailing/);
+  });
+
+  it("round-trips a channel sync request and reply and decodes the reply flag strictly", () => {
+    const update = sampleUpdateEnvelope(a, b).message;
+    if (update.type !== MessageType.ChannelUpdate) throw new Error("fixture changed");
+    const currentTx = { state: update.state, sigs: [new Uint8Array(65).fill(9), undefined] };
+    for (const reply of [false, true]) {
+      const env = {
+        sender: a,
+        recipient: b,
+        message: { type: MessageType.ChannelSync, phase: Phase.Signing, currentTx, reply } as const,
+      };
+      expect(codec.decodeFrame(codec.encode(env))).toEqual(env);
+    }
+    const fields = protocolMessageToWire(
+      { type: MessageType.ChannelSync, phase: Phase.Signing, currentTx, reply: true },
+      65,
+    );
+    const frame = (f: unknown[]) => frameOf([a.bytes(), b.bytes(), MessageType.ChannelSync, f]);
+    expect(codec.decodeFrame(frame(fields)).message).toMatchObject({ reply: true });
+    // The format without the flag is not accepted, and the flag is no truthy integer or nil.
+    expect(reasonOf(() => codec.decodeFrame(frame(fields.slice(0, 2))))).toMatch(/expected 3 fields/);
+    expect(reasonOf(() => codec.decodeFrame(frame([...fields.slice(0, 2), 1])))).toMatch(
+      /reply: expected a boolean/,
+    );
+    expect(reasonOf(() => codec.decodeFrame(frame([...fields.slice(0, 2), null])))).toMatch(
+      /reply: expected a boolean/,
+    );
   });
 
   it("rejects a ledger proposal with a single peer, on encode and on decode", () => {

@@ -215,7 +215,11 @@ export const messageArbitraries: Record<MessageType, fc.Arbitrary<ProtocolMessag
     .record({ channelId: arbId, version: arbU64, reason: arbReason })
     .map((r) => ({ type: MessageType.ChannelUpdateRej, ...r })),
   [MessageType.ChannelSync]: fc
-    .record({ phase: fc.integer({ min: 0, max: 11 }) as fc.Arbitrary<Phase>, currentTx: arbTransaction })
+    .record({
+      phase: fc.integer({ min: 0, max: 11 }) as fc.Arbitrary<Phase>,
+      currentTx: arbTransaction,
+      reply: fc.boolean(),
+    })
     .map((r) => ({ type: MessageType.ChannelSync, ...r })),
 };
 

@@ -33,6 +33,7 @@ import {
   address,
   app,
   bin,
+  bool,
   fail,
   fixedBin,
   index,
@@ -182,7 +183,8 @@ export function protocolMessageToWire(m: ProtocolMessage, sigLength: number): un
       return [m.channelId, uintToWire(m.version), m.reason];
     case MessageType.ChannelSync:
       check(isPhase(m.phase), "phase out of range");
-      return [m.phase, transactionToWire(m.currentTx)];
+      check(typeof m.reply === "boolean", "reply must be a boolean");
+      return [m.phase, transactionToWire(m.currentTx), m.reply];
     default:
       throw new ValidationError(
         `cannot encode message: unknown type ${String((m as { type: unknown }).type)}`,
@@ -352,14 +354,20 @@ export function protocolMessageFromWire(type: MessageType, v: unknown, ctx: Deco
       };
     }
     case MessageType.ChannelSync: {
-      const f = tuple(v, 2, path);
+      const f = tuple(v, 3, path);
       const phase = f[0];
       if (!isPhase(phase)) fail(`${path}.phase`, `not a phase: ${String(phase)}`);
+      const reply = bool(f[2], `${path}.reply`);
       // The slot count is the channel's participant count; the transaction decoder checks that the
       // state's allocation agrees with it.
       const tx = tuple(f[1], 2, `${path}.currentTx`);
       const slots = list(tx[1], 0, MAX_PARTS, `${path}.currentTx.sigs`).length;
-      return { type, phase, currentTx: transactionFromWire(f[1], ctx, slots === 0 ? MIN_PARTS : slots) };
+      return {
+        type,
+        phase,
+        currentTx: transactionFromWire(f[1], ctx, slots === 0 ? MIN_PARTS : slots),
+        reply,
+      };
     }
     default:
       return fail(path, "unknown message type");

@@ -197,6 +197,11 @@ export interface ChannelSyncMessage {
   readonly type: MessageType.ChannelSync;
   readonly phase: Phase;
   readonly currentTx: Transaction;
+  /**
+   * False for a request (the receiver answers it), true for the answer to one (never answered).
+   * Without the flag the roles would have to be guessed from timing.
+   */
+  readonly reply: boolean;
 }
 
 /**

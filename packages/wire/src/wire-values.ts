@@ -66,6 +66,12 @@ export function str(v: unknown, maxLength: number, path: string): string {
   return v;
 }
 
+/** A msgpack boolean (no truthy coercion: 0, 1 or nil are rejected). */
+export function bool(v: unknown, path: string): boolean {
+  if (typeof v !== "boolean") fail(path, `expected a boolean, got ${typeName(v)}`);
+  return v;
+}
+
 /** An unsigned integer encoded as minimal big-endian bin (core's `UintWire`). */
 export function uint(v: unknown, maxBytes: number, path: string): bigint {
   if (!(v instanceof Uint8Array)) fail(path, `expected bin, got ${typeName(v)}`);

@@ -332,6 +332,7 @@ export async function runAttack(
         type: MessageType.ChannelSync,
         phase: r() < 0.5 ? Phase.Acting : Phase.Signing,
         currentTx: { state: s, sigs: [txSigs[0], txSigs[1]] },
+        reply: r() < 0.5,
       };
       // A reused honest signature can be genuine for `s` (the same state was signed before, e.g.
       // an update the adversary enabled and the honest party discarded): then it is no forgery.
@@ -350,6 +351,7 @@ export async function runAttack(
         type: MessageType.ChannelSync,
         phase: Phase.InitSigning,
         currentTx: { state: s, sigs: [txSigs[0], txSigs[1]] },
+        reply: r() < 0.5,
       };
       expect = "ignore";
       break;
@@ -362,6 +364,7 @@ export async function runAttack(
         type: MessageType.ChannelSync,
         phase: Phase.Acting,
         currentTx: { state: old.state, sigs: sigs(old) },
+        reply: r() < 0.5,
       };
       expect = (old.state as State).version <= cur.version ? "ignore" : "any";
       break;
