@@ -33,6 +33,7 @@ import {
   RequestTimedOutError,
   type Signature,
   type State,
+  sleep,
   stateEquals,
   timeoutSignal,
 } from "@perun-ts/core";
@@ -78,8 +79,10 @@ export interface SyncEnv {
 const MAX_EARLY = 64;
 
 /**
- * At most this many sync requests of one channel are answered per second. An honest peer sends
- * one per sync it runs; the limit bounds the work a flood of replayed requests causes.
+ * At most this many sync requests of one channel are answered at once per second. An honest peer
+ * sends one per sync it runs; the limit bounds the work a flood of replayed requests causes. A
+ * request over the limit is still applied, and answered once the second is over (one deferred
+ * answer per channel, carrying our state of then), so a peer that restarts often gets its answer.
  */
 const MAX_ANSWERS_PER_SECOND = 3;
 
@@ -104,6 +107,8 @@ export class ChannelSynchronizer {
   readonly #running = new Map<string, Promise<SyncOutcome>>();
   readonly #early = new Map<string, Envelope<ChannelSyncMessage>[]>();
   readonly #answered = new Map<string, number[]>();
+  /** Channels with a deferred (rate-limited) answer scheduled. */
+  readonly #deferred = new Set<string>();
   #earlyCount = 0;
 
   constructor(env: SyncEnv) {
@@ -206,8 +211,9 @@ export class ChannelSynchronizer {
       return;
     }
     // A reply nobody waits for (late, or the peer re-sending what we lacked) is applied, never
-    // answered; a request is answered (rate-limited).
+    // answered; a request is answered (rate-limited: over the limit, later).
     const answer = !reply && this.#mayAnswer(key);
+    if (!reply && !answer) this.#deferAnswer(channel, env.sender);
     // Queue for the channel lock now, so requests are handled in arrival order.
     const done = channel.runLocked(async (a) => {
       let error: unknown;
@@ -238,13 +244,39 @@ export class ChannelSynchronizer {
     const now = Date.now();
     const recent = (this.#answered.get(key) ?? []).filter((t) => now - t < 1_000);
     if (recent.length >= MAX_ANSWERS_PER_SECOND) {
-      this.#env.logger.warn("not answering a channel sync: too many in a second", { channel: key });
+      this.#env.logger.warn("deferring a channel sync answer: too many in a second", { channel: key });
       this.#answered.set(key, recent);
       return false;
     }
     recent.push(now);
     this.#answered.set(key, recent);
     return true;
+  }
+
+  /**
+   * Answers a rate-limited request once the limit allows, with our state of then (after the
+   * request was applied). At most one deferred answer per channel is pending.
+   */
+  #deferAnswer(channel: Channel, sender: Address): void {
+    const key = channel.idHex;
+    if (this.#deferred.has(key) || !channel.peers[channel.peerIdx]?.equals(sender)) return;
+    this.#deferred.add(key);
+    this.#env.supervisor.spawn("deferred channel sync answer", async () => {
+      try {
+        const oldest = Math.min(...(this.#answered.get(key) ?? [Date.now()]));
+        await sleep(Math.max(0, oldest + 1_000 - Date.now()), { signal: this.#env.closeSignal });
+        this.#deferred.delete(key);
+        if (!this.#mayAnswer(key)) return this.#deferAnswer(channel, sender);
+        await channel.runLocked(async (a) => {
+          const own = ownSyncMessage(a.machine, true);
+          if (own)
+            await this.#publish(channel, own, timeoutSignal(this.#env.timeoutMs, this.#env.closeSignal));
+        }, this.#env.closeSignal);
+      } catch (e) {
+        this.#deferred.delete(key);
+        if (!this.#env.closeSignal.aborted) this.#env.onError(e);
+      }
+    });
   }
 
   /** Hands the syncs that arrived before `channel` was open to it (in arrival order). */

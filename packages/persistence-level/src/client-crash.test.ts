@@ -29,6 +29,7 @@ import {
   decodeState,
   decodeTransaction,
   fromHex,
+  jsonLogger,
   Phase,
   toHex,
   transfer,
@@ -213,6 +214,7 @@ describe("client crash safety on LevelDB (Bob SIGKILLed at every protocol step)"
       watcher: aWatcher,
       apps,
       syncTimeoutMs: 2_000,
+      ...(DEBUG ? { logger: jsonLogger("debug", (l) => debug("alice", l)) } : {}),
     });
     let openSignal = new AbortController();
     let aCh: Channel | undefined;
