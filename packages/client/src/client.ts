@@ -426,15 +426,18 @@ export class Client {
       if (answer?.type === MessageType.ChannelUpdateRej)
         throw new PeerRejectedError("channel opening", answer.reason);
       const peerSig = answer?.sig;
+      let sigAdded = false;
       try {
         // A sync may have enabled version 0 already (the peer restarted and sent its signature so).
         await channel.runLocked(async () => {
           if (machine.phase !== Phase.InitSigning) return;
           if (peerSig === undefined) throw new ValidationError("no initial state signature of the peer");
           await machine.addSig(peerIdx, peerSig);
+          sigAdded = true;
           await machine.enableInit();
         });
       } catch (e) {
+        if (sigAdded) throw e; // not the peer's fault (e.g. the persister failed)
         const reason = e instanceof Error ? e.message : String(e);
         const message: Message = {
           type: MessageType.ChannelUpdateRej,

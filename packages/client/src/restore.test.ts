@@ -152,6 +152,87 @@ describe("crash windows of an update", () => {
   });
 });
 
+describe("crash windows of an opening", () => {
+  it("proposer crashes before storing the peer's version-0 signature while the peer funds: sync completes the opening", async () => {
+    fx = newFixture();
+    const a = fx.party("A");
+    const b = fx.party("B");
+    const rec = new RecordingPersister(
+      a.store,
+      [],
+      (c) => c.method === "enabled" && c.phase === Phase.Funding,
+    );
+    await fx.restart(a, { persister: rec });
+    const bOpened = new Promise<Channel>((resolve) => {
+      const off = b.client.onNewChannel((ch) => {
+        off();
+        resolve(ch);
+      });
+    });
+    await expect(fx.propose(a, b)).rejects.toThrow(/crashed/);
+    // A's store holds the half-signed opening; B holds the fully signed version 0 and deposited.
+    await eventually(() => fx.ledger.balanceOf(b.participant.address, fx.asset) === 900n, "B deposited");
+    expect(b.client.channels).toHaveLength(0); // B is still funding: it waits for A's deposit
+    await fx.restart(a);
+    const report = await a.client.restore({ syncTimeoutMs: 2_000 });
+    expect(report.abandoned).toEqual([]);
+    const r = report.channels[0];
+    expect(r?.error).toBeUndefined();
+    expect(r?.sync).toBe("completed");
+    const ca = r?.channel as Channel;
+    const cb = await bOpened;
+    agree(ca, cb);
+    expect(ca.current.sigs).toEqual(cb.current.sigs);
+    expect(fx.ledger.balanceOf(a.participant.address, fx.asset)).toBe(900n);
+    await ca.update(pay(0, 1n));
+    expect(cb.state.version).toBe(1n);
+  });
+
+  it("an interrupted opening whose peer does not answer is abandoned (nothing was deposited)", async () => {
+    fx = newFixture();
+    const a = fx.party("A");
+    const b = fx.party("B");
+    const rec = new RecordingPersister(a.store, [], (c) => c.method === "staged", true);
+    await fx.restart(a, { persister: rec });
+    await expect(fx.propose(a, b)).rejects.toThrow(/crashed/);
+    expect(a.store.size).toBe(1);
+    await b.client.close(); // the peer is offline: the sync gets no answer
+    await fx.restart(a);
+    const usage = a.wallet.usageCount(a.participant.address);
+    const report = await a.client.restore({ syncTimeoutMs: 200 });
+    expect(report.channels).toEqual([]);
+    expect(report.abandoned).toHaveLength(1);
+    expect(a.client.channels).toEqual([]);
+    expect(a.store.size).toBe(0);
+    expect(a.wallet.usageCount(a.participant.address)).toBe(usage);
+    expect(fx.ledger.balanceOf(a.participant.address, fx.asset)).toBe(1_000n);
+  });
+
+  it("an interrupted opening whose peer still waits for the signature is completed by sync", async () => {
+    fx = newFixture();
+    const a = fx.party("A");
+    const b = fx.party("B");
+    // A stores its signature, then crashes before sending it: B waits for it (InitSigning).
+    const rec = new RecordingPersister(a.store, [], (c) => c.method === "staged", true);
+    await fx.restart(a, { persister: rec });
+    const bOpened = new Promise<Channel>((resolve) => {
+      const off = b.client.onNewChannel((ch) => {
+        off();
+        resolve(ch);
+      });
+    });
+    await expect(fx.propose(a, b)).rejects.toThrow(/crashed/);
+    await fx.restart(a);
+    const report = await a.client.restore({ syncTimeoutMs: 2_000 });
+    expect(report.channels[0]?.error).toBeUndefined();
+    expect(report.channels[0]?.sync).toBe("completed");
+    const ca = report.channels[0]?.channel as Channel;
+    const cb = await bOpened;
+    agree(ca, cb);
+    expect(ca.current.sigs).toEqual(cb.current.sigs);
+  });
+});
+
 describe("crash during funding", () => {
   it("a channel restored in Funding finishes funding", async () => {
     fx = newFixture();
