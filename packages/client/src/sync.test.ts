@@ -114,6 +114,28 @@ describe("sync requests and replies", () => {
   });
 });
 
+describe("rate-limited sync answers", () => {
+  it("requests over the per-second limit are answered once, later, instead of dropped", async () => {
+    fx = newFixture();
+    const counting = new CountingBus(fx.bus);
+    const a = fx.party("A", { bus: counting });
+    const b = fx.party("B");
+    const [, cb] = await fx.open(a, b);
+    for (let i = 0; i < 6; i++) {
+      await fx.bus.publish({
+        sender: b.wire.address,
+        recipient: a.wire.address,
+        message: { type: MessageType.ChannelSync, phase: cb.phase, currentTx: cb.current, reply: false },
+      });
+    }
+    await eventually(() => counting.syncs === 3, "three answered at once");
+    // The other three share one deferred answer, sent once the second is over.
+    await eventually(() => counting.syncs === 4, "one deferred answer", 3_000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(counting.syncs).toBe(4);
+  });
+});
+
 describe("hostile sync messages", () => {
   let a: TestParty;
   let b: TestParty;
