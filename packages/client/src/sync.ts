@@ -227,8 +227,12 @@ export class ChannelSynchronizer {
         if (own) await this.#publish(channel, own, timeoutSignal(this.#env.timeoutMs, this.#env.closeSignal));
       }
       // A sent, unanswered update of ours survived: our own sync (whose answer the peer sends
-      // after handling that update) decides it.
-      if (a.hasPending()) this.syncInBackground(channel);
+      // after handling that update) decides it. If ours is already waiting, its request may have
+      // been lost while the peer was down (the peer's request shows it is back): send it again.
+      if (!reply && this.#waiters.has(key) && channel.peers[channel.peerIdx]?.equals(env.sender)) {
+        const own = ownSyncMessage(a.machine);
+        if (own) await this.#publish(channel, own, timeoutSignal(this.#env.timeoutMs, this.#env.closeSignal));
+      } else if (a.hasPending()) this.syncInBackground(channel);
       if (error !== undefined) throw error;
     });
     this.#env.supervisor.spawn("answer channel sync", async () => {
