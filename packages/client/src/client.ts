@@ -19,7 +19,7 @@ import {
   type State,
   StateMachine,
   silentLogger,
-  timeoutSignal,
+  timeoutController,
   toHex,
   ValidationError,
   type Wallet,
@@ -404,7 +404,8 @@ export class Client {
       this.#sync.release(channel);
       const stop = this.#stopSignal(signal);
       // Never wait forever for the peer's signature (a lost message would hang `accept`).
-      const deadline = timeoutSignal(o.openingTimeoutMs ?? 30_000, stop);
+      const deadlineTimer = timeoutController(o.openingTimeoutMs ?? 30_000, stop);
+      const deadline = deadlineTimer.signal;
       let answer: Awaited<ReturnType<typeof response.wait>> | undefined;
       try {
         const message: Message = {
@@ -422,6 +423,8 @@ export class Client {
           });
         }
         throw this.#waitError(e, signal, "initial state signature");
+      } finally {
+        deadlineTimer.clear(); // the wait is over: don't keep a timer per channel for 30 s
       }
       if (answer?.type === MessageType.ChannelUpdateRej)
         throw new PeerRejectedError("channel opening", answer.reason);

@@ -5,6 +5,7 @@ import {
   Mutex,
   sleep,
   throwIfAborted,
+  timeoutController,
   timeoutSignal,
   toAbortError,
   withLock,
@@ -209,6 +210,16 @@ describe("signals", () => {
     const pre = new AbortController();
     pre.abort("early");
     expect(timeoutSignal(1000, pre.signal).reason).toBe("early");
+  });
+
+  it("timeoutController.clear stops the timer and detaches from the parent", async () => {
+    const parent = new AbortController();
+    const t = timeoutController(5, parent.signal);
+    t.clear();
+    await sleep(20);
+    expect(t.signal.aborted).toBe(false);
+    parent.abort("late");
+    expect(t.signal.aborted).toBe(false);
   });
 
   it("throwIfAborted converts the reason to AbortError", () => {

@@ -210,6 +210,21 @@ export function withTimeout<T>(
  * `parent` aborts (with the parent's reason), whichever comes first.
  */
 export function timeoutSignal(ms: number, parent?: AbortSignal): AbortSignal {
+  return timeoutController(ms, parent).signal;
+}
+
+/** A `timeoutSignal` that can be released early (`clear`) once the guarded wait is over. */
+export interface TimeoutController {
+  readonly signal: AbortSignal;
+  /** Stops the timer and detaches from the parent; the signal then never aborts by itself. */
+  clear(): void;
+}
+
+/**
+ * Like `timeoutSignal`, with `clear()` to drop the timer and the parent listener as soon as the
+ * wait it guards has ended (otherwise both live until the timeout, e.g. 30 s per channel opening).
+ */
+export function timeoutController(ms: number, parent?: AbortSignal): TimeoutController {
   // Built from a controller and a timer rather than AbortSignal.any([parent,
   // AbortSignal.timeout(ms)]): on Node 20 a timeout signal reachable only through `any` can be
   // garbage-collected before it fires, leaving a wait that never ends. The timer holds the
@@ -217,7 +232,7 @@ export function timeoutSignal(ms: number, parent?: AbortSignal): AbortSignal {
   const ctrl = new AbortController();
   if (parent?.aborted) {
     ctrl.abort(parent.reason);
-    return ctrl.signal;
+    return { signal: ctrl.signal, clear() {} };
   }
   const onParentAbort = () => {
     clearTimeout(timer);
@@ -229,7 +244,13 @@ export function timeoutSignal(ms: number, parent?: AbortSignal): AbortSignal {
   }, ms);
   timer.unref(); // like AbortSignal.timeout: a pending timeout does not keep the process alive
   parent?.addEventListener("abort", onParentAbort, { once: true });
-  return ctrl.signal;
+  return {
+    signal: ctrl.signal,
+    clear() {
+      clearTimeout(timer);
+      parent?.removeEventListener("abort", onParentAbort);
+    },
+  };
 }
 
 /**
