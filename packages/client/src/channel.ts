@@ -150,7 +150,9 @@ export function sigOpt(signal: AbortSignal | undefined): { signal?: AbortSignal 
 }
 
 function combine(...signals: (AbortSignal | undefined)[]): AbortSignal {
-  return AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  // One signal needs no combining: skip AbortSignal.any's allocation and listeners per update.
+  return present.length === 1 ? (present[0] as AbortSignal) : AbortSignal.any(present);
 }
 
 /**
