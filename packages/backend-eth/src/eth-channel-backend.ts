@@ -1,3 +1,4 @@
+import { keccak_256 } from "@noble/hashes/sha3.js";
 import {
   type Account,
   type Address,
@@ -62,6 +63,18 @@ export class EthChannelBackend implements ChannelBackend {
    */
   async verify(signer: Address, state: State, sig: Signature): Promise<boolean> {
     const recovered = this.#recover(eip191Digest(hashState(state)), sig);
+    return signer instanceof EthAddress
+      ? signer.equalsBytes(recovered)
+      : bytesEqual(recovered, signer.bytes());
+  }
+
+  /**
+   * True iff `sig` is `signer`'s signature on `data` as made by `EthAccount.signData`
+   * (EIP-191 over keccak256(data)) — e.g. the wire handshake's proof of a NetBus identity.
+   * Throws `SignatureError` for a malformed signature, like `verify`.
+   */
+  verifyData(signer: Address, data: Uint8Array, sig: Signature): boolean {
+    const recovered = recoverSigner(eip191Digest(keccak_256(data)), sig, this.#secp256k1);
     return signer instanceof EthAddress
       ? signer.equalsBytes(recovered)
       : bytesEqual(recovered, signer.bytes());

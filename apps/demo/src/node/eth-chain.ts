@@ -7,21 +7,9 @@ import {
   EthDepositor,
   EthFunder,
   EthWallet,
-  eip191Digest,
-  recoverSigner,
 } from "@perun-ts/backend-eth";
-import { simDigest } from "@perun-ts/backend-sim";
-import { AppRegistry, bytesEqual, fromHex } from "@perun-ts/core";
-import type { SignatureVerifier } from "@perun-ts/wire";
+import { AppRegistry, fromHex } from "@perun-ts/core";
 import type { NodeChain } from "./node-chain.js";
-
-/**
- * Checks a wire handshake signature of an Ethereum account: `EthAccount.signData` signs
- * EIP-191(keccak256(data)). (backend-eth has no data verifier for the bus yet, so the demo
- * recovers the signer itself with backend-eth's primitives.)
- */
-export const verifyEthData: SignatureVerifier = (signer, data, sig) =>
-  bytesEqual(recoverSigner(eip191Digest(simDigest(data)), sig), signer.bytes());
 
 /** Connects a node to an Ethereum chain with the Perun contracts at the given addresses. */
 export async function connectEthChain(opts: {
@@ -43,7 +31,7 @@ export async function connectEthChain(opts: {
     account,
     asset,
     apps: new AppRegistry(),
-    verifyData: verifyEthData,
+    verifyData: (signer, data, sig) => backend.verifyData(signer, data, sig),
     funder: new EthFunder({ chain, wallet, depositors: [{ asset, depositor: new EthDepositor() }] }),
     adjudicator: new EthAdjudicator({ chain, adjudicator: EthAddress.fromHex(opts.adjudicator) }),
     balanceOf: (a) => chain.client.getBalance({ address: EthAddress.fromBytes(a.bytes()).hex }),
