@@ -1,4 +1,4 @@
-import { type Address, addressKey, PerunError, ValidationError, type Wallet } from "@perun-ts/core";
+import { AccountStore, type Address, ValidationError, type Wallet } from "@perun-ts/core";
 import { nobleSecp256k1, type Secp256k1 } from "@perun-ts/secp256k1";
 import type { LocalAccount } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
@@ -6,19 +6,8 @@ import { type EthAccount, EthPrivateKeyAccount, ViemAccountAdapter } from "./eth
 import { EthAddress } from "./eth-address.js";
 import type { EthSignerOptions } from "./signature.js";
 
-/** The wallet holds no account for the address. */
-export class UnknownAccountError extends PerunError {
-  constructor(readonly address: string) {
-    super(`wallet has no account for ${address}`, { details: { address } });
-  }
-}
-
-/** `decrementUsage` was called more often than `incrementUsage` for an address. */
-export class UsageCountError extends PerunError {
-  constructor(readonly address: string) {
-    super(`usage count of ${address} would drop below zero`, { details: { address } });
-  }
-}
+// The wallet errors are core's (one class for every backend); re-exported for existing imports.
+export { UnknownAccountError, UsageCountError } from "@perun-ts/core";
 
 /** BIP-44 path of Ethereum account `index`: m/44'/60'/`account`'/0/`index`. */
 export function bip44Path(index: number, account = 0): `m/44'/60'/${string}` {
@@ -40,8 +29,7 @@ export function bip44Path(index: number, account = 0): `m/44'/60'/${string}` {
  * const account = await wallet.unlock(alice.address);
  */
 export class EthWallet implements Wallet {
-  readonly #accounts = new Map<string, EthAccount>();
-  readonly #usage = new Map<string, number>();
+  readonly #store = new AccountStore<EthAccount>();
   readonly #mnemonic: string | undefined;
   readonly #secp256k1: Secp256k1;
   #nextIndex = 0;
@@ -79,47 +67,36 @@ export class EthWallet implements Wallet {
 
   /** Adds `account` (no-op if one with that address is held) and returns the held one. */
   addAccount(account: EthAccount): EthAccount {
-    const key = addressKey(account.address);
-    const held = this.#accounts.get(key);
-    if (held) return held;
-    this.#accounts.set(key, account);
-    return account;
+    return this.#store.add(account);
   }
 
   /** Held accounts in insertion order. */
   accounts(): EthAccount[] {
-    return [...this.#accounts.values()];
+    return this.#store.accounts();
   }
 
   hasAccount(address: Address): boolean {
-    return this.#accounts.has(addressKey(address));
+    return this.#store.has(address);
   }
 
   async unlock(address: Address): Promise<EthAccount> {
-    const account = this.#accounts.get(addressKey(address));
-    if (!account) throw new UnknownAccountError(address.toString());
-    return account;
+    return this.#store.get(address);
   }
 
   incrementUsage(address: Address): void {
-    const key = this.#knownKey(address);
-    this.#usage.set(key, (this.#usage.get(key) ?? 0) + 1);
+    this.#store.incrementUsage(address);
   }
 
   decrementUsage(address: Address): void {
-    const key = this.#knownKey(address);
-    const n = this.#usage.get(key) ?? 0;
-    if (n === 0) throw new UsageCountError(address.toString());
-    if (n === 1) this.#usage.delete(key);
-    else this.#usage.set(key, n - 1);
+    this.#store.decrementUsage(address);
   }
 
   usageCount(address: Address): number {
-    return this.#usage.get(addressKey(address)) ?? 0;
+    return this.#store.usageCount(address);
   }
 
   toString(): string {
-    return `EthWallet(${this.#accounts.size} accounts)`;
+    return `EthWallet(${this.#store.size} accounts)`;
   }
 
   toJSON(): { accounts: string[] } {
@@ -128,12 +105,6 @@ export class EthWallet implements Wallet {
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.toString();
-  }
-
-  #knownKey(address: Address): string {
-    const key = addressKey(address);
-    if (!this.#accounts.has(key)) throw new UnknownAccountError(address.toString());
-    return key;
   }
 }
 

@@ -1,21 +1,10 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import { type Address, addressKey, PerunError, ValidationError, type Wallet } from "@perun-ts/core";
+import { AccountStore, type Address, ValidationError, type Wallet } from "@perun-ts/core";
 import { isValidSecretKey, type Secp256k1 } from "@perun-ts/secp256k1";
 import { SimAccount, type SimAccountOptions } from "./sim-account.js";
 
-/** The wallet holds no account for the address. */
-export class UnknownAccountError extends PerunError {
-  constructor(readonly address: string) {
-    super(`wallet has no account for ${address}`, { details: { address } });
-  }
-}
-
-/** `decrementUsage` was called more often than `incrementUsage` for an address. */
-export class UsageCountError extends PerunError {
-  constructor(readonly address: string) {
-    super(`usage count of ${address} would drop below zero`, { details: { address } });
-  }
-}
+// The wallet errors are core's (one class for every backend); re-exported for existing imports.
+export { UnknownAccountError, UsageCountError } from "@perun-ts/core";
 
 const TEXT = new TextEncoder();
 
@@ -32,8 +21,7 @@ const TEXT = new TextEncoder();
  * const fast = new SimWallet({ seed: "alice", secp256k1: selectSecp256k1({ prefer: "native", logger }) });
  */
 export class SimWallet implements Wallet {
-  readonly #accounts = new Map<string, SimAccount>();
-  readonly #usage = new Map<string, number>();
+  readonly #store = new AccountStore<SimAccount>();
   readonly #seed: Uint8Array | undefined;
   readonly #accountOptions: SimAccountOptions;
   #derived = 0;
@@ -68,51 +56,40 @@ export class SimWallet implements Wallet {
 
   /** Adds `account` (no-op if an account with that address is already held) and returns the held one. */
   addAccount(account: SimAccount): SimAccount {
-    const key = addressKey(account.address);
-    const held = this.#accounts.get(key);
-    if (held) return held;
-    this.#accounts.set(key, account);
-    return account;
+    return this.#store.add(account);
   }
 
   hasAccount(address: Address): boolean {
-    return this.#accounts.has(addressKey(address));
+    return this.#store.has(address);
   }
 
   /** Addresses of all held accounts, in insertion order. */
   addresses(): Address[] {
-    return [...this.#accounts.values()].map((a) => a.address);
+    return this.#store.accounts().map((a) => a.address);
   }
 
   /** Resolves to the account of `address`; rejects with `UnknownAccountError` if not held. */
   async unlock(address: Address): Promise<SimAccount> {
-    const account = this.#accounts.get(addressKey(address));
-    if (!account) throw new UnknownAccountError(address.toString());
-    return account;
+    return this.#store.get(address);
   }
 
   /** Counts one more use (e.g. a funded channel); throws `UnknownAccountError` if not held. */
   incrementUsage(address: Address): void {
-    const key = this.#knownKey(address);
-    this.#usage.set(key, (this.#usage.get(key) ?? 0) + 1);
+    this.#store.incrementUsage(address);
   }
 
   /** Counts one use less; throws `UsageCountError` below zero, `UnknownAccountError` if not held. */
   decrementUsage(address: Address): void {
-    const key = this.#knownKey(address);
-    const n = this.#usage.get(key) ?? 0;
-    if (n === 0) throw new UsageCountError(address.toString());
-    if (n === 1) this.#usage.delete(key);
-    else this.#usage.set(key, n - 1);
+    this.#store.decrementUsage(address);
   }
 
   /** Current usage count of `address` (0 for unknown or unused addresses). */
   usageCount(address: Address): number {
-    return this.#usage.get(addressKey(address)) ?? 0;
+    return this.#store.usageCount(address);
   }
 
   toString(): string {
-    return `SimWallet(${this.#accounts.size} accounts)`;
+    return `SimWallet(${this.#store.size} accounts)`;
   }
 
   toJSON(): { accounts: string[] } {
@@ -121,12 +98,6 @@ export class SimWallet implements Wallet {
 
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.toString();
-  }
-
-  #knownKey(address: Address): string {
-    const key = addressKey(address);
-    if (!this.#accounts.has(key)) throw new UnknownAccountError(address.toString());
-    return key;
   }
 
   // keccak256(seed ‖ u32 counter), skipping the (astronomically unlikely) invalid scalars.

@@ -158,3 +158,17 @@ export class UnknownChannelError extends PerunError {
     super(`unknown channel ${channelId}`, { details: { channelId } });
   }
 }
+
+/** A wallet holds no account for the address. */
+export class UnknownAccountError extends PerunError {
+  constructor(readonly address: string) {
+    super(`wallet has no account for ${address}`, { details: { address } });
+  }
+}
+
+/** `decrementUsage` was called more often than `incrementUsage` for an address. */
+export class UsageCountError extends PerunError {
+  constructor(readonly address: string) {
+    super(`usage count of ${address} would drop below zero`, { details: { address } });
+  }
+}

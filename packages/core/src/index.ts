@@ -1,3 +1,4 @@
+export * from "./account-store.js";
 export * from "./allocation.js";
 export * from "./app.js";
 export * from "./asset.js";
