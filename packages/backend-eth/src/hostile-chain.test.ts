@@ -1,6 +1,7 @@
 // Hostile chain behaviour on anvil (issue 13 item 2), with clients, watchers and exact ERC20
 // balances: stale registrations while the victim is offline but its watcher runs, repeated
-// refutation races, a peer that concludes first, double withdraw and invalid progress. (A peer that
+// refutation races, a peer that concludes first, double withdraw, invalid progress, and reorgs that
+// remove a registration or a deposit before their confirmations. (A peer that
 // never funds is the scenario "funding timeout with recovery of the deposit" in scenarios.test.ts.)
 import assert from "node:assert/strict";
 import { assetHolderAbi } from "@perun-ts/contracts";
@@ -14,6 +15,7 @@ import {
   type SignedState,
   type State,
   type Transaction,
+  TxTimedOutError,
   transfer,
 } from "@perun-ts/core";
 import {
@@ -230,6 +232,86 @@ describe("hostile chain on anvil", () => {
       expect(await ctx.ledger.balanceOf(mallory.participant.address)).toBe(INITIAL_LEDGER_BALANCE - 10n);
       expect(await ctx.ledger.balanceOf(carol.participant.address)).toBe(INITIAL_LEDGER_BALANCE + 10n);
       expect(carol.events.some((e) => e.type === "progressed")).toBe(false);
+    });
+  });
+
+  it("a stale registration reorged away before its confirmations is never reported: no event, register() does not succeed; the latest state is paid", async () => {
+    await withScenario(setup, async (ctx, party) => {
+      const e = env();
+      const mallory = await party("Mallory");
+      const carol = await party("Carol");
+      mallory.client.handle(acceptAll(mallory));
+      carol.client.handle(acceptAll(carol));
+      const [m, c] = await openChannel(ctx, mallory, carol, [100n, 1n]);
+      const stale = m.current;
+      for (let i = 0; i < 3; i++) await m.update(pay(m.idx, 20n), { signal: ctx.signal });
+      expect(m.state.version).toBe(3n);
+
+      // An observer that counts an event only at 3 confirmations, like a mainnet-style watcher.
+      const deepChain = (txTimeoutMs?: number) =>
+        new EthChain({
+          client: e.anvil.rpcUrl,
+          confirmations: 3,
+          pollingIntervalMs: 10,
+          ...(txTimeoutMs === undefined ? {} : { txTimeoutMs }),
+        });
+      const observer = await new EthAdjudicator({
+        chain: deepChain(),
+        adjudicator: e.deployment.adjudicator,
+      }).subscribe(m.id);
+      const seen: { type: string; version: bigint }[] = [];
+      const observing = (async () => {
+        for await (const ev of observer) seen.push({ type: ev.type, version: ev.version });
+      })();
+
+      const beforeStale = await e.testClient.snapshot();
+      // Mallory registers the stale v0 with a chain that waits for 3 confirmations.
+      let outcome = "pending";
+      const registering = new EthAdjudicator({
+        chain: deepChain(3_000),
+        adjudicator: e.deployment.adjudicator,
+      })
+        .register(
+          { params: m.params, account: mallory.participant, tx: stale, idx: m.idx, secondary: false },
+          [],
+          {
+            signal: ctx.signal,
+          },
+        )
+        .then(
+          () => {
+            outcome = "succeeded";
+          },
+          (err: unknown) => {
+            outcome = err instanceof TxTimedOutError ? "timed out" : String(err);
+          },
+        );
+      await untilChainVersion(m.id, 0n); // mined, 1 block deep
+      await e.testClient.mine({ blocks: 1 }); // 2 blocks deep: still short of 3
+      await new Promise((r) => setTimeout(r, 300));
+      expect(seen).toEqual([]);
+      expect(outcome).toBe("pending");
+
+      // The reorg: the registration's blocks are replaced by empty ones.
+      await e.testClient.revert({ id: beforeStale });
+      expect((await chainView().dispute(m.id)).registered).toBe(false);
+      await e.testClient.mine({ blocks: 4 });
+      await registering;
+      expect(outcome).toBe("timed out"); // never reported as done
+      expect(seen).toEqual([]); // never reported as an event
+      expect((await chainView().dispute(m.id)).registered).toBe(false);
+
+      // The honest outcome: Carol registers the latest state; after the dispute both are paid 40/61.
+      await c.register({ signal: ctx.signal });
+      await e.testClient.mine({ blocks: 3 });
+      for (let i = 0; i < 500 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(seen).toEqual([{ type: "registered", version: 3n }]);
+      observer.close();
+      await observing;
+      await ctx.ledger.advanceTime(setup.challengeDuration);
+      await Promise.all([c.settle({ signal: ctx.signal }), m.settle({ signal: ctx.signal })]);
+      expect(await ctx.ledger.balanceOf(mallory.participant.address)).toBe(INITIAL_LEDGER_BALANCE - 60n);
+      expect(await ctx.ledger.balanceOf(carol.participant.address)).toBe(INITIAL_LEDGER_BALANCE + 60n);
     });
   });
 
