@@ -4,7 +4,7 @@ import { runProcessLoad } from "./load-processes.test-helper.js";
 // A hub process and client processes over TCP, on the built packages (the test command builds
 // first; alone: `npx tsc -b && npx vitest run src/adversarial/load-processes.test.ts`).
 // LOADP_CLIENTS / LOADP_CHANNELS (per client) / LOADP_UPDATES / LOADP_SEED scale or replay a run;
-// LOADP_FULL=1 is the full size: 4 clients × 250 channels (1,000), 10 updates each.
+// LOADP_VERBOSE=1 prints the phases; LOADP_FULL=1 is the full size: 4 clients × 250 channels (1,000), 10 updates each.
 const full = process.env.LOADP_FULL === "1";
 const clients = Number(process.env.LOADP_CLIENTS ?? 4);
 const channelsPerClient = Number(process.env.LOADP_CHANNELS ?? (full ? 250 : 10));
@@ -18,7 +18,9 @@ describe("load across processes: a hub process and client processes over TCP", (
       channelsPerClient,
       updatesPerChannel,
       seed,
-      progress: (line) => console.log(`load-processes: ${line}`),
+      ...(process.env.LOADP_VERBOSE
+        ? { progress: (line: string) => console.log(`load-processes: ${line}`) }
+        : {}),
     });
     console.log(`load-processes (seed ${seed}): ${JSON.stringify(report)}`);
     expect(report.processes).toBe(clients + 1);
