@@ -3,6 +3,7 @@ export * from "./allocation.js";
 export * from "./app.js";
 export * from "./asset.js";
 export * from "./async.js";
+export * from "./async-queue.js";
 export * from "./bytes.js";
 export * from "./channel-backend.js";
 export * from "./channel-id.js";

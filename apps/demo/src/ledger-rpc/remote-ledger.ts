@@ -5,8 +5,8 @@ import {
   type Adjudicator,
   type AdjudicatorEvent,
   type AdjudicatorReq,
-  type AdjudicatorSubscription,
   type Asset,
+  AsyncQueue,
   type CallOptions,
   type ChannelId,
   type DecodeContext,
@@ -45,50 +45,6 @@ class RemoteTimeout implements Timeout {
   }
 }
 
-/** One subscription's event stream (queued until pulled; `close` ends it). */
-class RemoteSubscription implements AdjudicatorSubscription {
-  readonly #queue: AdjudicatorEvent[] = [];
-  readonly #pulls: ((r: IteratorResult<AdjudicatorEvent>) => void)[] = [];
-  readonly #onClose: () => void;
-  #closed = false;
-
-  constructor(onClose: () => void) {
-    this.#onClose = onClose;
-  }
-
-  push(e: AdjudicatorEvent): void {
-    if (this.#closed) return;
-    const pull = this.#pulls.shift();
-    if (pull) pull({ value: e, done: false });
-    else this.#queue.push(e);
-  }
-
-  next(): Promise<IteratorResult<AdjudicatorEvent>> {
-    const e = this.#queue.shift();
-    if (e) return Promise.resolve({ value: e, done: false });
-    if (this.#closed) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve) => this.#pulls.push(resolve));
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#queue.length = 0;
-    for (const pull of this.#pulls.splice(0)) pull({ value: undefined, done: true });
-    this.#onClose();
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<AdjudicatorEvent> {
-    return {
-      next: () => this.next(),
-      return: async () => {
-        this.close();
-        return { value: undefined, done: true };
-      },
-    };
-  }
-}
-
 /**
  * The node side of the sim ledger server: `Funder` and `Adjudicator` views that forward every call
  * to the shared `SimLedger` of another process (the demo's stand-in for a chain RPC endpoint).
@@ -97,7 +53,7 @@ export class RemoteLedger {
   readonly #socket: Socket;
   readonly #ctx: DecodeContext;
   readonly #pending = new Map<number, Pending>();
-  readonly #subs = new Map<number, RemoteSubscription>();
+  readonly #subs = new Map<number, AsyncQueue<AdjudicatorEvent>>();
   /** Events that arrived before their `subscribe` answer. */
   readonly #early = new Map<number, AdjudicatorEvent[]>();
   #nextId = 1;
@@ -303,7 +259,7 @@ export class RemoteLedger {
       },
       subscribe: async (id: ChannelId, opts: CallOptions = {}) => {
         const subId = intField({ v: await this.call("subscribe", { channelId: hex(id) }, opts.signal) }, "v");
-        const sub = new RemoteSubscription(() => {
+        const sub = new AsyncQueue<AdjudicatorEvent>(() => {
           this.#subs.delete(subId);
           if (!this.#closed) void this.call("unsubscribe", { sub: subId }).catch(() => {});
         });
