@@ -168,14 +168,18 @@ export class Channel {
   readonly #m: PersistingMachine;
   readonly #peers: readonly Address[];
   readonly #mutex = new Mutex();
-  readonly #log: Logger;
-  readonly #listeners = new Set<UpdateListener>();
-  readonly #closeCtrl = new AbortController();
+  /** The id as hex, computed once (map keys, router, logs; the client's map shares the string). */
+  readonly #idHex: string;
+  // Created on first use: most channels are idle, and 10,000 of them must fit in ≤ 50 MB of heap.
+  #logger: Logger | undefined;
+  #listeners: Set<UpdateListener> | undefined;
+  /** Aborted on close; created only when something waits on it (`#closed` is the flag). */
+  #closeCtrl: AbortController | undefined;
   readonly #link: ChildLink | undefined;
-  readonly #children = new Map<string, Channel>();
+  #children: Map<string, Channel> | undefined;
   /** The open channels that lock this one's funds (two for the hub's copy of a virtual channel). */
-  readonly #holders = new Set<Channel>();
-  readonly #interceptors = new Set<UpdateInterceptor>();
+  #holders: Set<Channel> | undefined;
+  #interceptors: Set<UpdateInterceptor> | undefined;
   #registered: SignedState | undefined;
   #local: LocalUpdate | undefined;
   #pending: PendingUpdate | undefined;
@@ -187,9 +191,25 @@ export class Channel {
     this.#env = env;
     this.#m = machine;
     this.#peers = Object.freeze([...peers]);
-    this.#log = env.logger.child({ channel: this.idHex });
+    this.#idHex = channelIdHex(machine.machine.id);
     this.#link = link;
     if (link) link.parent.adoptChild(this);
+  }
+
+  get #log(): Logger {
+    this.#logger ??= this.#env.logger.child({ channel: this.#idHex });
+    return this.#logger;
+  }
+
+  /** The close signal, created on first use (already aborted if the channel is closed). */
+  get #closeSignal(): AbortSignal {
+    let ctrl = this.#closeCtrl;
+    if (!ctrl) {
+      ctrl = new AbortController();
+      if (this.#closed) ctrl.abort(new ClosedError("channel"));
+      this.#closeCtrl = ctrl;
+    }
+    return ctrl.signal;
   }
 
   /** The channel this one is funded from (sub-channels and virtual channels), if any. */
@@ -214,7 +234,7 @@ export class Channel {
 
   /** The channels currently funded from this one (sub-channels, virtual channels). */
   get children(): readonly Channel[] {
-    return [...this.#children.values()];
+    return this.#children ? [...this.#children.values()] : [];
   }
 
   /** The newest state of this channel seen registered on chain, if it is newer than `current`. */
@@ -224,7 +244,7 @@ export class Channel {
 
   /** @internal Aborted when the channel is closed. */
   get closeSignal(): AbortSignal {
-    return this.#closeCtrl.signal;
+    return this.#closeSignal;
   }
 
   /**
@@ -251,8 +271,9 @@ export class Channel {
 
   /** @internal Consults `interceptor` for every update request; returns a function removing it. */
   addInterceptor(interceptor: UpdateInterceptor): () => void {
+    this.#interceptors ??= new Set();
     this.#interceptors.add(interceptor);
-    return () => this.#interceptors.delete(interceptor);
+    return () => this.#interceptors?.delete(interceptor) ?? false;
   }
 
   /**
@@ -315,7 +336,7 @@ export class Channel {
 
   /** The channel id as `0x…` hex. */
   get idHex(): string {
-    return channelIdHex(this.#m.machine.id);
+    return this.#idHex;
   }
 
   /** Own participant index. */
@@ -379,8 +400,9 @@ export class Channel {
 
   /** Calls `listener(from, to)` after every enabled update; returns a function that removes it. */
   onUpdate(listener: UpdateListener): () => void {
+    this.#listeners ??= new Set();
     this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return () => this.#listeners?.delete(listener) ?? false;
   }
 
   // ------------------------------------------------------------------------------------ updates
@@ -441,7 +463,7 @@ export class Channel {
       try {
         await this.#m.update(next, this.idx);
         const sig = await this.#m.sig();
-        const wait = combine(opts.signal, this.#closeCtrl.signal, local.conflict.signal);
+        const wait = combine(opts.signal, this.#closeSignal, local.conflict.signal);
         const fields = { state: next, actorIdx: this.idx, sig };
         message = internal.wrap ? internal.wrap(fields) : { type: MessageType.ChannelUpdate, ...fields };
         if (wait.aborted) throw new AbortError(wait.reason);
@@ -463,7 +485,7 @@ export class Channel {
         // The peer's own update of this version took priority: it rejects ours (lower index wins).
         if (local.conflict.signal.aborted) decided = true;
         const internalUpdate = internal.wrap !== undefined || internal.lockedMayChange === true;
-        if (this.#inPhase(Phase.Signing) && !this.#closeCtrl.signal.aborted) {
+        if (this.#inPhase(Phase.Signing) && !this.#closed) {
           // (When closed, the staged update stays as stored: restore syncs it.)
           if (decided || internalUpdate || message === undefined) {
             await this.#m.discardUpdate();
@@ -489,7 +511,7 @@ export class Channel {
   /** Maps an error while waiting for the peer to the error the caller should see. */
   #waitError(e: unknown, signal: AbortSignal | undefined, local: LocalUpdate, version: bigint): unknown {
     if (local.conflict.signal.aborted) return new UpdateConflictError(this.idHex, version);
-    if (this.#closeCtrl.signal.aborted) return new ClosedError("channel");
+    if (this.#closed) return new ClosedError("channel");
     if (signal?.aborted && e instanceof AbortError) {
       return new RequestTimedOutError(`no answer to update ${version} of channel ${this.idHex}`, {
         cause: e,
@@ -508,7 +530,7 @@ export class Channel {
   ): void {
     const pending: PendingUpdate = { state, stop: new AbortController() };
     this.#pending = pending;
-    const stop = combine(pending.stop.signal, this.#closeCtrl.signal);
+    const stop = combine(pending.stop.signal, this.#closeSignal);
     // The first answer may have been consumed already (an unusable acceptance): wait afresh.
     response.cancel();
     this.#env.supervisor.spawn("await the answer to a pending update", async () => {
@@ -586,7 +608,7 @@ export class Channel {
   /** Runs the hooks that follow every enabled state: listeners and the watcher. */
   async #enabled(from: State): Promise<void> {
     const to = this.#m.current.state as State;
-    for (const l of this.#listeners) {
+    for (const l of this.#listeners ?? []) {
       try {
         l(from, to);
       } catch (e) {
@@ -624,7 +646,7 @@ export class Channel {
               reason: "sender is not the peer of this channel",
             },
           },
-          { signal: this.#closeCtrl.signal },
+          { signal: this.#closeSignal },
         ),
       );
       return;
@@ -738,7 +760,7 @@ export class Channel {
         done.promise,
         this.#env.decisionTimeoutMs,
         () => new RequestTimedOutError("update handler did not decide in time"),
-        { signal: this.#closeCtrl.signal },
+        { signal: this.#closeSignal },
       );
     } catch (e) {
       if (!used) await responder.reject("no decision in time").catch(() => {});
@@ -753,7 +775,7 @@ export class Channel {
   async #intercepted(msg: UpdateRequest, senderIdx: number, from: State): Promise<boolean> {
     let decision: InterceptDecision | undefined;
     try {
-      for (const i of [...this.#interceptors, this.#env.interceptUpdate]) {
+      for (const i of [...(this.#interceptors ?? []), this.#env.interceptUpdate]) {
         const d = i?.(this, cloneState(from), msg, senderIdx);
         if (d !== undefined) {
           decision = await d;
@@ -791,7 +813,7 @@ export class Channel {
       const sig = await this.#m.sig();
       await this.#send(
         { type: MessageType.ChannelUpdateAcc, channelId: this.id, version: msg.state.version, sig },
-        combine(signal, this.#closeCtrl.signal),
+        combine(signal, this.#closeSignal),
       );
       await this.#m.enable();
     } catch (e) {
@@ -804,7 +826,7 @@ export class Channel {
   async #sendRej(version: bigint, reason: string, signal?: AbortSignal): Promise<void> {
     await this.#send(
       { type: MessageType.ChannelUpdateRej, channelId: this.id, version, reason },
-      combine(signal, this.#closeCtrl.signal),
+      combine(signal, this.#closeSignal),
     );
   }
 
@@ -971,7 +993,7 @@ export class Channel {
       if (c.#link?.kind === "hub-copy") {
         // The hub's copy stays until its other parent is concluded too (it needs its state).
         this.forgetChild(c);
-        if (c.#holders.size > 0) {
+        if (c.#holders !== undefined && c.#holders.size > 0) {
           // The watcher knows it under this parent only; this parent stops being watched now.
           if (c.#link.parent === this) await c.#unwatch();
           continue;
@@ -991,7 +1013,7 @@ export class Channel {
     const visit = (ch: Channel, depth: number) => {
       if (depth > 64) return;
       for (const l of ch.bestSignedState().state.allocation.locked) {
-        const child = ch.#children.get(channelIdHex(l.id));
+        const child = ch.#children?.get(channelIdHex(l.id));
         if (!child) {
           ch.#log.warn("no state of a locked child channel", { child: channelIdHex(l.id) });
           continue;
@@ -1050,14 +1072,16 @@ export class Channel {
 
   /** @internal Funds of `child` are locked in this channel too (the hub's second parent). */
   adoptChild(child: Channel): void {
+    this.#children ??= new Map();
     this.#children.set(child.idHex, child);
+    child.#holders ??= new Set();
     child.#holders.add(this);
   }
 
   /** @internal `child` left this channel's tree (settled off-chain into it, or closed). */
   forgetChild(child: Channel): void {
-    if (this.#children.get(child.idHex) === child) this.#children.delete(child.idHex);
-    child.#holders.delete(this);
+    if (this.#children?.get(child.idHex) === child) this.#children.delete(child.idHex);
+    child.#holders?.delete(this);
   }
 
   /**
@@ -1127,7 +1151,7 @@ export class Channel {
         this.#log.warn("adjudicator subscription failed", { error: errorReason(e) });
       }
     })();
-    const stop = combine(signal, this.#closeCtrl.signal);
+    const stop = combine(signal, this.#closeSignal);
     try {
       await this.#registerIfNeeded(signal);
       for (;;) {
@@ -1232,10 +1256,15 @@ export class Channel {
 
   async #lock(signal: AbortSignal | undefined): Promise<Release> {
     if (this.#closed) throw new ClosedError("channel");
+    // A free lock is taken at once: no close signal (nor a combined signal) is needed then.
+    if (!signal?.aborted) {
+      const now = this.#mutex.tryLock();
+      if (now) return now;
+    }
     try {
-      return await this.#mutex.lock({ signal: combine(signal, this.#closeCtrl.signal) });
+      return await this.#mutex.lock({ signal: combine(signal, this.#closeSignal) });
     } catch (e) {
-      if (this.#closeCtrl.signal.aborted) throw new ClosedError("channel");
+      if (this.#closed) throw new ClosedError("channel");
       throw e;
     }
   }
@@ -1247,7 +1276,7 @@ export class Channel {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#closeCtrl.abort(new ClosedError("channel"));
+    this.#closeCtrl?.abort(new ClosedError("channel"));
     this.#env.onClosed(this);
     this.#link?.parent.forgetChild(this);
     const w = this.#watch;
