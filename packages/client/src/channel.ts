@@ -755,6 +755,8 @@ export class Channel {
       this.#log.warn("update handler failed", { error: errorReason(e) });
       if (!used) await responder.reject(`update handler failed: ${errorReason(e)}`);
     }
+    // The usual handler has decided by now: no decision timer (and close listener) per update.
+    if (done.settled && !this.#closed) return;
     try {
       await withTimeout(
         done.promise,
