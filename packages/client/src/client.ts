@@ -47,7 +47,7 @@ import { checkLedgerChannelAcc, checkLedgerChannelProposal } from "./proposal.js
 import { ResponseRouter } from "./response-router.js";
 import { isRestorer, type RestoreOptions, type RestoreReport, restoreChannels } from "./restore.js";
 import { TaskSupervisor } from "./supervisor.js";
-import { ChannelSynchronizer, type SyncOutcome } from "./sync.js";
+import { ChannelSynchronizer, reportsConnections, type SyncOutcome } from "./sync.js";
 
 /** Everything a client is made of. All collaborators are injected; nothing is global. */
 export interface ClientOptions {
@@ -152,6 +152,8 @@ export class Client {
   readonly #newChannelCallbacks = new Set<(ch: Channel) => void>();
   readonly #router: ResponseRouter;
   readonly #unsubscribe: Unsubscribe;
+  /** Stops the resync on reconnect (if the bus reports connections). */
+  readonly #unwatchPeers: (() => void) | undefined;
   readonly #env: ChannelEnv;
   readonly #child: ChildChannels;
   readonly #hub: Hub;
@@ -216,6 +218,12 @@ export class Client {
       onOpeningEnabled: (ch) => this.#openingChannels.get(ch.idHex)?.enabled.resolve(),
     });
     this.#unsubscribe = opts.bus.subscribe(opts.identity.address, (env) => this.#dispatch(env));
+    // A peer that (re)connects may have missed the end of an update: sync the undecided channels.
+    this.#unwatchPeers = reportsConnections(opts.bus)
+      ? opts.bus.onPeerConnected((peer) => {
+          if (!this.#closed) this.#sync.syncWithPeer(peer, this.#channels.values());
+        })
+      : undefined;
   }
 
   /** What the sub-channel, virtual-channel and hub protocols use of this client. */
@@ -704,7 +712,8 @@ export class Client {
    * Synchronises `channel` with its peer (spec §4.9): both exchange their phase and current
    * transaction; a newer fully signed state is adopted (every signature verified), a half-finished
    * update is completed or discarded on both sides. The client also syncs on its own after
-   * `restore` and whenever an update got no answer in time.
+   * `restore`, whenever an update got no answer in time, and — on a bus that reports connections
+   * (NetBus `onPeerConnected`) — for every channel in Signing when its peer (re)connects.
    *
    * @throws SyncConflictError if the peer holds a different state at the same version (the own
    *   state is kept); SyncError for an unusable answer; RequestTimedOutError without an answer.
@@ -796,6 +805,7 @@ export class Client {
     if (this.#closed) return;
     this.#closed = true;
     this.#unsubscribe();
+    this.#unwatchPeers?.();
     this.#closeCtrl.abort(new ClosedError("client"));
     for (const w of this.#proposalWaiters.values()) w.reject(new ClosedError("client"));
     this.#child.close(new ClosedError("client"));

@@ -181,6 +181,19 @@ export class ChannelSynchronizer {
   }
 
   /**
+   * The peer `peer` (re)connected: syncs, in the background, each of `channels` with that peer
+   * that may differ from the peer's view — a half-finished update (phase Signing: one pending or
+   * staged). Channels whose sync runs already are skipped. Never blocks; failures go to `onError`.
+   */
+  syncWithPeer(peer: Address, channels: Iterable<Channel>): void {
+    for (const channel of channels) {
+      if (channel.phase !== Phase.Signing || this.#running.has(channel.idHex)) continue;
+      if (!channel.peers[channel.peerIdx]?.equals(peer)) continue;
+      this.syncInBackground(channel);
+    }
+  }
+
+  /**
    * An incoming sync. `channel` is the open channel it names, if any; syncs of unknown channels
    * are kept (bounded) until `release` is called for the channel (it may be restored or opened
    * later).
@@ -431,6 +444,16 @@ export class ChannelSynchronizer {
       if (!ok) throw new SyncError(key, `signature ${i} is not participant ${i}'s signature on the state`);
     }
   }
+}
+
+/** A bus that reports new authenticated connections (an optional capability, e.g. NetBus's). */
+export interface ConnectionReportingBus extends Bus {
+  onPeerConnected(listener: (peer: Address) => void): () => void;
+}
+
+/** True if `bus` reports (re)connections, so the client can sync with a peer that came back. */
+export function reportsConnections(bus: Bus): bus is ConnectionReportingBus {
+  return typeof (bus as Partial<ConnectionReportingBus>).onPeerConnected === "function";
 }
 
 /**

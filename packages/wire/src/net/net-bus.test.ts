@@ -292,6 +292,51 @@ describe.each(["tcp", "unix"] as const)("NetBus over %s", (transport) => {
     expect(Buffer.from(t).equals(Buffer.from(old.data))).toBe(false);
   });
 
+  it("reports every authenticated (re)connection to onPeerConnected, on both sides", async () => {
+    const [a, b] = await nodes(2, transport);
+    if (!a || !b) throw new Error("setup");
+    const seenByA: string[] = [];
+    const seenByB: string[] = [];
+    a.bus.onPeerConnected(() => {
+      throw new Error("a failing listener must not hurt the bus");
+    });
+    const offA = a.bus.onPeerConnected((peer) => seenByA.push(peer.toString()));
+    b.bus.onPeerConnected((peer) => seenByB.push(peer.toString()));
+    const atB = collect();
+    b.bus.subscribe(b.identity.address, atB.put);
+    await a.bus.publish({ sender: a.identity.address, recipient: b.identity.address, message: rej("1") });
+    await eventually(() => atB.got.length === 1 && seenByB.length === 1);
+    expect(seenByA).toEqual([b.identity.address.toString()]);
+    expect(seenByB).toEqual([a.identity.address.toString()]);
+    // Reusing the open connection is no new connection.
+    await a.bus.publish({ sender: a.identity.address, recipient: b.identity.address, message: rej("2") });
+    await eventually(() => atB.got.length === 2);
+    expect(seenByA).toHaveLength(1);
+
+    // Drop the connection (B restarts), reconnect: A's listener fires again.
+    await b.bus.close();
+    await eventually(() => a.bus.connections().length === 0);
+    const restarted = new NetBus({
+      identity: b.identity,
+      verifySignature,
+      codec: makeCodec(),
+      addressBook: a.bus.addressBook,
+    });
+    cleanups.push(() => restarted.close());
+    const seenByRestarted: string[] = [];
+    restarted.onPeerConnected((peer) => seenByRestarted.push(peer.toString()));
+    const at = await restarted.listen("path" in b.at ? b.at : { host: "127.0.0.1", port: b.at.port });
+    a.bus.addressBook.set(b.identity.address, at);
+    const second = collect();
+    restarted.subscribe(b.identity.address, second.put);
+    await a.bus.publish({ sender: a.identity.address, recipient: b.identity.address, message: rej("3") });
+    await eventually(() => second.got.length === 1 && seenByRestarted.length === 1);
+    expect(seenByA).toEqual([b.identity.address.toString(), b.identity.address.toString()]);
+    expect(seenByRestarted).toEqual([a.identity.address.toString()]);
+    expect(seenByB).toHaveLength(1);
+    offA();
+  });
+
   it("keeps exactly one connection, the one dialed by the greater address, when both dial at once", async () => {
     for (let round = 0; round < 5; round++) {
       const [a, b] = await nodes(2, transport, { offset: 10 + 2 * round });

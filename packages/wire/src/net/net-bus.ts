@@ -135,6 +135,7 @@ function timeoutSignal(
  * - A malformed, oversized or truncated frame, a spoofed sender or a protocol violation closes only
  *   that connection. `close()` ends listeners, sockets and timers and rejects pending publishes
  *   with `BusClosedError`.
+ * - `onPeerConnected` reports every new authenticated connection (e.g. to resync after a drop).
  */
 export class NetBus implements Bus {
   readonly #identity: WireIdentity;
@@ -154,6 +155,7 @@ export class NetBus implements Bus {
   readonly #closing = new AbortController();
   #pendingHandshakes = 0;
   #subscription: Subscription | undefined;
+  readonly #connectListeners = new Set<(peer: Address) => void>();
   /** Deliveries waiting for a subscriber. */
   #waitingForSubscriber: (() => void)[] = [];
   #closed = false;
@@ -266,6 +268,21 @@ export class NetBus implements Bus {
     }
     if (last instanceof PeerUnreachableError) throw last;
     throw new PeerUnreachableError(peer.toString(), `${this.#attempts} attempts failed`, { cause: last });
+  }
+
+  /**
+   * Calls `listener` with the peer's address whenever a new authenticated connection to a peer
+   * becomes the one in use (dialed or accepted), i.e. after the handshake and the simultaneous-dial
+   * tie-break: once per (re)connection, not for the loser of a tie-break nor for a winner that
+   * replaces a connection still open. Lets a client resynchronise with a peer that came back. A
+   * listener that throws (or whose promise rejects) is logged and does not affect the bus.
+   * Optional capability: not part of {@link Bus}. Returns an unsubscribe.
+   */
+  onPeerConnected(listener: (peer: Address) => void): () => void {
+    this.#connectListeners.add(listener);
+    return () => {
+      this.#connectListeners.delete(listener);
+    };
   }
 
   /** The authenticated connections (one per peer). */
@@ -452,6 +469,7 @@ export class NetBus implements Bus {
     const existing = this.#endpoints.get(key);
     if (existing === undefined || !existing.conn.isOpen) {
       this.#endpoints.set(key, ep);
+      this.#peerConnected(peer);
       return ep;
     }
     // Both sides dialed: keep the connection dialed by the greater address, on both sides.
@@ -463,6 +481,19 @@ export class NetBus implements Bus {
     this.#endpoints.set(key, ep);
     existing.conn.end();
     return ep;
+  }
+
+  #peerConnected(peer: Address): void {
+    for (const listener of [...this.#connectListeners]) {
+      const failed = (err: unknown) =>
+        this.#logger.warn("peer-connected listener failed", { peer: peer.toString(), error: String(err) });
+      try {
+        const r: unknown = listener(peer);
+        if (r instanceof Promise) r.catch(failed);
+      } catch (err) {
+        failed(err);
+      }
+    }
   }
 
   /** Routes one envelope from an authenticated peer; a promise pauses that connection. */
