@@ -18,9 +18,24 @@ import type { RejectionMonitor } from "./rejection-monitor.js";
 /** Ways the adversary interferes with an honest payment in flight. */
 export const INTERFERENCES = ["forgedAcc", "forgedRej", "racingUpdate", "replayAcc"] as const;
 
+/** What happens while the honest party's connection is down in a `reconnect` step. */
+export const OUTAGES = ["idle", "honestPay", "adversaryPay"] as const;
+
 /** One step of a generated run. */
 export type Command =
   | { readonly kind: "honestPay"; readonly amount: bigint }
+  /** The honest process crashes and restarts: a new client restored from its store. */
+  | { readonly kind: "restart" }
+  /**
+   * The honest party's connection drops (`cut`: what it loses), `during` runs while it is down
+   * (an operation whose messages are lost), then it reconnects and syncs with the peer.
+   */
+  | {
+      readonly kind: "reconnect";
+      readonly cut: "inbound" | "both";
+      readonly during: (typeof OUTAGES)[number];
+      readonly amount: bigint;
+    }
   | { readonly kind: "adversaryPay"; readonly amount: bigint }
   | { readonly kind: "honestSync" }
   | { readonly kind: "adversarySync" }
@@ -75,6 +90,16 @@ export const commandArb: fc.Arbitrary<Command> = fc.oneof(
   { weight: 3, arbitrary: amountArb.map((amount) => ({ kind: "honestPay" as const, amount })) },
   { weight: 3, arbitrary: amountArb.map((amount) => ({ kind: "adversaryPay" as const, amount })) },
   { weight: 1, arbitrary: fc.constant({ kind: "honestSync" as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "restart" as const }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("reconnect" as const),
+      cut: fc.constantFrom("inbound" as const, "both" as const),
+      during: fc.constantFrom(...OUTAGES),
+      amount: amountArb,
+    }),
+  },
   { weight: 1, arbitrary: fc.constant({ kind: "adversarySync" as const }) },
   {
     weight: 8,
@@ -161,7 +186,13 @@ export async function runAdversaryPlan(
     for (const [i, cmd] of plan.commands.entries()) {
       const label = `step ${i} (${describe(cmd)})`;
       const name =
-        cmd.kind === "attack" ? cmd.attack : cmd.kind === "interfere" ? `interfere:${cmd.how}` : cmd.kind;
+        cmd.kind === "attack"
+          ? cmd.attack
+          : cmd.kind === "interfere"
+            ? `interfere:${cmd.how}`
+            : cmd.kind === "reconnect"
+              ? `reconnect:${cmd.cut}:${cmd.during}`
+              : cmd.kind;
       attacks.set(name, (attacks.get(name) ?? 0) + 1);
       const t0 = Date.now();
       const ok = await watchdog(runCommand(w, cmd), 20_000, label).catch((e: unknown) => {
@@ -190,6 +221,8 @@ function describe(cmd: Command): string {
     case "honestPay":
     case "adversaryPay":
       return `${cmd.kind} ${cmd.amount}`;
+    case "reconnect":
+      return `reconnect (${cmd.cut} cut during ${cmd.during} ${cmd.amount})`;
     default:
       return cmd.kind;
   }
@@ -201,18 +234,12 @@ async function runCommand(w: AdversaryWorld, cmd: Command): Promise<boolean | un
     case "honestPay":
       return honestPay(w, cmd.amount);
     case "adversaryPay":
-      try {
-        await w.adversary.channel.update(
-          (s) => ({ ...s, allocation: moved(s.allocation, w.advIdx, w.opts.honestIdx, cmd.amount) }),
-          {
-            signal: AbortSignal.timeout(5_000),
-          },
-        );
-        return true;
-      } catch (e) {
-        expectTypedFailure(e, "the adversary's cooperative payment");
-        return false;
-      }
+      return adversaryPay(w, cmd.amount, AbortSignal.timeout(5_000));
+    case "restart":
+      await w.restartHonest(AbortSignal.timeout(10_000));
+      return true;
+    case "reconnect":
+      return reconnect(w, cmd);
     case "honestSync":
       try {
         await w.honest.client.sync(w.honest.channel, { timeoutMs: 300 });
@@ -236,7 +263,64 @@ async function runCommand(w: AdversaryWorld, cmd: Command): Promise<boolean | un
   }
 }
 
-async function honestPay(w: AdversaryWorld, amount: bigint): Promise<boolean> {
+async function adversaryPay(w: AdversaryWorld, amount: bigint, signal: AbortSignal): Promise<boolean> {
+  try {
+    await w.adversary.channel.update(
+      (s) => ({ ...s, allocation: moved(s.allocation, w.advIdx, w.opts.honestIdx, amount) }),
+      { signal },
+    );
+    return true;
+  } catch (e) {
+    expectTypedFailure(e, "the adversary's cooperative payment");
+    return false;
+  }
+}
+
+/**
+ * Drops the honest party's connection, runs `cmd.during` while it is down (its operation is
+ * abandoned as soon as one of its messages was lost, or after 200 ms), restores the connection and
+ * syncs the channel as a reconnecting client does. The invariants then demand that both ends agree
+ * again on a fully signed state the honest party consented to.
+ */
+async function reconnect(
+  w: AdversaryWorld,
+  cmd: Extract<Command, { kind: "reconnect" }>,
+): Promise<boolean | undefined> {
+  const bus = w.honest.bus;
+  const giveUp = new AbortController();
+  const timer = setTimeout(() => giveUp.abort(new Error("outage over")), 200);
+  // Let the lost message's sender finish its step before the operation is abandoned.
+  const offDrop = bus.onDrop(() => setTimeout(() => giveUp.abort(new Error("message lost")), 5));
+  bus.cut(cmd.cut);
+  let ok: boolean | undefined;
+  try {
+    if (cmd.during === "honestPay") ok = await honestPay(w, cmd.amount, giveUp.signal);
+    else if (cmd.during === "adversaryPay") ok = await adversaryPay(w, cmd.amount, giveUp.signal);
+  } finally {
+    clearTimeout(timer);
+    offDrop();
+    bus.cut("none");
+  }
+  // Reconnected: the honest client syncs the channel with its peer.
+  let synced: string;
+  try {
+    synced = await w.honest.client.sync(w.honest.channel, { timeoutMs: 300 });
+  } catch (e) {
+    expectTypedFailure(e, "the sync after reconnecting");
+    return ok;
+  }
+  // A successful sync settles an update the outage left half-finished (completed or discarded).
+  if (w.honest.channel.phase === Phase.Signing) {
+    throw new Error(`the sync after reconnecting (${synced}) left the honest channel in phase Signing`);
+  }
+  return ok;
+}
+
+async function honestPay(
+  w: AdversaryWorld,
+  amount: bigint,
+  signal: AbortSignal = AbortSignal.timeout(5_000),
+): Promise<boolean> {
   const h = w.opts.honestIdx;
   try {
     await w.honest.channel.update(
@@ -245,7 +329,7 @@ async function honestPay(w: AdversaryWorld, amount: bigint): Promise<boolean> {
         w.honest.consent.consent({ ...next, id: s.id, version: s.version + 1n });
         return next;
       },
-      { signal: AbortSignal.timeout(5_000) },
+      { signal },
     );
     return true;
   } catch (e) {

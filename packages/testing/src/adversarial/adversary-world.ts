@@ -13,8 +13,10 @@ import {
   type Address,
   type AdjudicatorEvent,
   AppRegistry,
+  channelIdEquals,
   cloneTransaction,
   type Logger,
+  MemoryPersistRestorer,
   PaymentApp,
   type State,
   type Transaction,
@@ -63,14 +65,24 @@ export class RecordingLogger implements Logger {
   }
 }
 
-/** The honest side: a real client with a watcher, signing only what it consented to. */
+/**
+ * The honest side: a real client with a watcher, signing only what it consented to. Its client,
+ * watcher and channel are replaced by `AdversaryWorld.restartHonest` (identity, wallet, bus,
+ * signer and store survive).
+ */
 export interface HonestSide {
   readonly wire: SimAccount;
   readonly participant: SimAccount;
-  readonly client: Client;
-  readonly watcher: LocalWatcher;
-  readonly adjudicator: SimAdjudicator;
+  readonly wallet: SimWallet;
+  client: Client;
+  watcher: LocalWatcher;
+  adjudicator: SimAdjudicator;
+  /** The honest party's connection (`cut` drops it for a while). */
   readonly bus: ObservedBus;
+  /** Where the honest client persists its channels (a restart restores from it). */
+  readonly store: MemoryPersistRestorer;
+  /** How many times the honest client was restarted. */
+  restarts: number;
   readonly consent: ConsentBackend;
   readonly log: RecordingLogger;
   /** Errors the client reported through `onSyncError` (rejected hostile syncs among them). */
@@ -135,39 +147,25 @@ export class AdversaryWorld {
     const hWire = honestWallet.newAccount();
     const hPart = honestWallet.newAccount();
     const consent = new ConsentBackend(this.backend);
-    const hLog = new RecordingLogger();
-    const hAdj = this.ledger.adjudicator();
-    const hWatcher = new LocalWatcher({ adjudicator: hAdj, account: hPart, retryDelayMs: 5 });
     const hBus = new ObservedBus(this.bus);
     hBus.tap((env) => this.transcript.push(env));
-    const hClient = new Client({
-      identity: hWire,
-      bus: hBus,
-      backend: consent,
-      wallet: honestWallet,
-      funder: this.ledger.funder(),
-      adjudicator: hAdj,
-      watcher: hWatcher,
-      apps: this.apps,
-      logger: hLog,
-      decisionTimeoutMs: 5_000,
-      syncTimeoutMs: opts.syncTimeoutMs ?? 500,
-    });
-    const syncErrors: unknown[] = [];
-    hClient.onSyncError((e) => syncErrors.push(e));
     this.honest = {
       wire: hWire,
       participant: hPart,
-      client: hClient,
-      watcher: hWatcher,
-      adjudicator: hAdj,
+      wallet: honestWallet,
+      client: undefined as unknown as Client,
+      watcher: undefined as unknown as LocalWatcher,
+      adjudicator: undefined as unknown as SimAdjudicator,
       bus: hBus,
+      store: new MemoryPersistRestorer(),
+      restarts: 0,
       consent,
-      log: hLog,
-      syncErrors,
+      log: new RecordingLogger(),
+      syncErrors: [],
       events: [],
       channel: undefined as unknown as Channel,
     };
+    this.#startHonest();
 
     const advWallet = new SimWallet(secp);
     const aWire = advWallet.newAccount();
@@ -206,9 +204,9 @@ export class AdversaryWorld {
     this.sybil = { wire: sybilWire, received };
 
     this.#closers.push(
-      () => hClient.close(),
+      () => this.honest.client.close(),
       () => aClient.close(),
-      () => hWatcher.close(),
+      () => this.honest.watcher.close(),
       () => aWatcher.close(),
       async () => unsubscribe(),
       () => this.bus.close(),
@@ -254,12 +252,32 @@ export class AdversaryWorld {
     await this.bus.publish({ sender, recipient: this.honest.wire.address, message });
   }
 
-  async #open(): Promise<void> {
-    const { honest: h, adversary: a, opts } = this;
-    let proposalsLeft = 1;
+  /** Proposals the honest party still accepts (it opens one channel only). */
+  #honestProposalsLeft = 1;
+
+  /** Builds the honest client and watcher on the honest identity, wallet, bus, signer and store. */
+  #startHonest(): void {
+    const h = this.honest;
+    h.adjudicator = this.ledger.adjudicator();
+    h.watcher = new LocalWatcher({ adjudicator: h.adjudicator, account: h.participant, retryDelayMs: 5 });
+    h.client = new Client({
+      identity: h.wire,
+      bus: h.bus,
+      backend: h.consent,
+      wallet: h.wallet,
+      funder: this.ledger.funder(),
+      adjudicator: h.adjudicator,
+      watcher: h.watcher,
+      apps: this.apps,
+      logger: h.log,
+      persister: h.store,
+      decisionTimeoutMs: 5_000,
+      syncTimeoutMs: this.opts.syncTimeoutMs ?? 500,
+    });
+    h.client.onSyncError((e) => h.syncErrors.push(e));
     h.client.handle({
       onProposal: async (_p, r) => {
-        if (proposalsLeft-- > 0) await r.accept({ participant: h.participant.address });
+        if (this.#honestProposalsLeft-- > 0) await r.accept({ participant: h.participant.address });
         else await r.reject("this party opens one channel only");
       },
       onUpdate: async (_ch, cur, u, r) => {
@@ -270,6 +288,43 @@ export class AdversaryWorld {
         } else await r.reject("that takes my money");
       },
     });
+  }
+
+  /**
+   * Restarts the honest party as a crashed and relaunched process would: closes its client and
+   * watcher, builds new ones on the same identity, wallet, bus, signer and store, and restores the
+   * channel from the store (re-watched, synced with the adversary). Throws if the channel does not
+   * come back.
+   */
+  async restartHonest(signal: AbortSignal): Promise<void> {
+    const h = this.honest;
+    const id = h.channel.id;
+    await h.client.close();
+    await h.watcher.close();
+    this.#startHonest();
+    h.restarts++;
+    const report = await h.client.restore({
+      signal,
+      onEvent: (_ch, e) => {
+        h.events.push(e);
+      },
+    });
+    const restored = report.channels.find((c) => channelIdEquals(c.channel.id, id));
+    if (!restored) {
+      const why = report.failed.map((f) => `${f.id}: ${String(f.error)}`).join("; ");
+      throw new Error(`the honest channel was not restored (${report.channels.length} restored; ${why})`);
+    }
+    h.channel = restored.channel;
+    this.#recordHistory(h.channel);
+  }
+
+  /** Records every state `c` enables in `history`. */
+  #recordHistory(c: Channel): void {
+    c.onUpdate(() => this.history.push(cloneTransaction(c.current)));
+  }
+
+  async #open(): Promise<void> {
+    const { honest: h, adversary: a, opts } = this;
     let advProposalsLeft = 1;
     a.client.handle({
       onProposal: async (_p, r) => {
@@ -284,7 +339,7 @@ export class AdversaryWorld {
     this.ledger.mint(a.participant.address, this.asset, WORLD_MINT);
 
     const [proposer, responder] = opts.proposer === "honest" ? [h, a] : [a, h];
-    if (opts.proposer === "honest") proposalsLeft = 0;
+    if (opts.proposer === "honest") this.#honestProposalsLeft = 0;
     else advProposalsLeft = 0;
     // The proposer is participant 0; pick the proposer's side so that honestIdx holds.
     const proposerIdx = opts.proposer === "honest" ? opts.honestIdx : this.advIdx;
@@ -311,9 +366,7 @@ export class AdversaryWorld {
     h.channel = opts.proposer === "honest" ? ch : other;
     a.channel = opts.proposer === "honest" ? other : ch;
     this.history.push(cloneTransaction(h.channel.current));
-    for (const c of [h.channel, a.channel]) {
-      c.onUpdate(() => this.history.push(cloneTransaction(c.current)));
-    }
+    for (const c of [h.channel, a.channel]) this.#recordHistory(c);
     await h.channel.watch((e) => {
       h.events.push(e);
     });

@@ -3,6 +3,7 @@ export {
   commandArb,
   type Ending,
   INTERFERENCES,
+  OUTAGES,
   type RunPlan,
   type RunStats,
   runAdversaryPlan,
@@ -19,5 +20,5 @@ export {
 } from "./hostile-chain.js";
 export { describeHostileChainScenarios } from "./hostile-chain-suite.js";
 export { type LoadOptions, type LoadReport, runLoad } from "./load.js";
-export { ObservedBus } from "./observed-bus.js";
+export { type ConnectionCut, ObservedBus } from "./observed-bus.js";
 export { RejectionMonitor } from "./rejection-monitor.js";
