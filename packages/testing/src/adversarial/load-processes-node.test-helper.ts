@@ -35,8 +35,16 @@ interface Cmd {
   readonly type: "cmd";
   readonly id: number;
   readonly op: "book" | "open" | "update" | "states" | "sync" | "final" | "settle" | "mem" | "close";
-  // biome-ignore lint/suspicious/noExplicitAny: IPC arguments are untyped JSON checked by use
-  readonly args: any;
+  readonly args: CmdArgs;
+}
+
+/** The union of every command's arguments (IPC JSON from the parent; each command reads its own). */
+interface CmdArgs {
+  readonly peers?: unknown;
+  readonly plans?: unknown;
+  readonly ids?: unknown;
+  readonly timeoutMs: number;
+  readonly secondary?: boolean;
 }
 
 async function main(): Promise<void> {
@@ -197,7 +205,7 @@ async function main(): Promise<void> {
         await Promise.all(
           (c.args.ids as string[]).map(async (id) =>
             (await channel(id)).settle({
-              secondary: c.args.secondary,
+              secondary: c.args.secondary === true,
               signal: AbortSignal.timeout(c.args.timeoutMs),
             }),
           ),
