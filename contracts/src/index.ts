@@ -10,6 +10,7 @@
  * ```
  * @packageDocumentation
  */
+export { AllocationT, ParamsT, StateT, WithdrawalAuthT } from "./abi-types.js";
 export { deployPerunContracts, type PerunDeployment, type PerunDeployOptions } from "./deploy.js";
 export {
   adjudicatorAbi,

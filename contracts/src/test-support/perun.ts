@@ -9,6 +9,7 @@ import {
   zeroAddress,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { ParamsT, StateT, WithdrawalAuthT } from "../abi-types.js";
 import { adjudicatorAbi, adjudicatorBytecode } from "../generated/Adjudicator.js";
 import { assetHolderErc20Abi, assetHolderErc20Bytecode } from "../generated/AssetHolderERC20.js";
 import { assetHolderEthAbi, assetHolderEthBytecode } from "../generated/AssetHolderETH.js";
@@ -16,55 +17,7 @@ import { perunTokenAbi, perunTokenBytecode } from "../generated/PerunToken.js";
 import { trivialAppAbi, trivialAppBytecode } from "../generated/TrivialApp.js";
 import { TestChain } from "./chain.js";
 
-const SubAllocT = {
-  type: "tuple[]",
-  components: [
-    { name: "ID", type: "bytes32" },
-    { name: "balances", type: "uint256[]" },
-    { name: "indexMap", type: "uint16[]" },
-  ],
-} as const;
-
-export const ParamsT = {
-  type: "tuple",
-  components: [
-    { name: "challengeDuration", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "participants", type: "address[]" },
-    { name: "app", type: "address" },
-    { name: "ledgerChannel", type: "bool" },
-    { name: "virtualChannel", type: "bool" },
-  ],
-} as const;
-
-export const StateT = {
-  type: "tuple",
-  components: [
-    { name: "channelID", type: "bytes32" },
-    { name: "version", type: "uint64" },
-    {
-      name: "outcome",
-      type: "tuple",
-      components: [
-        { name: "assets", type: "address[]" },
-        { name: "balances", type: "uint256[][]" },
-        { name: "locked", ...SubAllocT },
-      ],
-    },
-    { name: "appData", type: "bytes" },
-    { name: "isFinal", type: "bool" },
-  ],
-} as const;
-
-export const WithdrawalAuthT = {
-  type: "tuple",
-  components: [
-    { name: "channelID", type: "bytes32" },
-    { name: "participant", type: "address" },
-    { name: "receiver", type: "address" },
-    { name: "amount", type: "uint256" },
-  ],
-} as const;
+export { ParamsT, StateT, WithdrawalAuthT };
 
 export type Params = AbiParameterToPrimitiveType<typeof ParamsT>;
 export type State = AbiParameterToPrimitiveType<typeof StateT>;
